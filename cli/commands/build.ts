@@ -1,0 +1,68 @@
+// `rules build <files or dirs...> --target T [--out DIR] [--json]`: compile rules to artifacts and manifests.
+import type { CommandModule } from 'yargs';
+import { join } from 'node:path';
+import { buildRules, hasErrors } from '../../compiler/build.js';
+import { Progress } from '../progress.js';
+import { plural } from '../format.js';
+import { diagnosticsJson, guarded, printDiagnostics, resolveTarget, ruleFiles, withJson, withTarget, type SetExit } from './shared.js';
+
+interface BuildArgs { paths: string[]; target: string; out?: string; json: boolean; ruleVersion: number }
+
+export function buildCommand(setExit: SetExit): CommandModule<object, BuildArgs> {
+  return {
+    command: 'build <paths..>',
+    describe: 'compile .rule files (or directories of them) for a target',
+    builder: (y) => withJson(withTarget(y, true))
+      .positional('paths', { type: 'string', array: true, demandOption: true, describe: 'rule files or directories' })
+      .option('out', { alias: 'o', type: 'string', describe: 'output directory (default: build/<target>)' })
+      .option('rule-version', { type: 'number', default: 1, describe: 'the version written into each manifest' })
+      .check((argv) => {
+        if (!Number.isInteger(argv['rule-version']) || (argv['rule-version'] as number) < 1) {
+          throw new Error('--rule-version must be a positive integer');
+        }
+        return true;
+      }) as any,
+    handler: (args) => guarded(setExit, async () => {
+      const target = resolveTarget(args.target);
+      const files = ruleFiles(args.paths);
+      const outDir = args.out ?? join('build', target.name);
+      const progress = new Progress(files.length, 'building', args.json);
+      const outcomes = await buildRules(files, {
+        target, outDir, ruleVersion: args.ruleVersion, onProgress: (done) => progress.update(done),
+      });
+      progress.done();
+      const failed = outcomes.filter(hasErrors).length;
+      if (args.json) {
+        process.stdout.write(JSON.stringify({
+          target: target.name,
+          outDir,
+          ok: failed === 0,
+          rules: outcomes.map((o) => ({
+            file: o.result.file,
+            rule: o.result.program?.header?.name ?? null,
+            ok: !hasErrors(o),
+            wasm: o.wasmPath ?? null,
+            manifest: o.result.artifact?.manifest ?? null,
+            manifestPath: o.manifestPath ?? null,
+            diagnostics: diagnosticsJson(o),
+          })),
+        }, null, 2) + '\n');
+      } else {
+        for (const o of outcomes) {
+          printDiagnostics(o);
+          const m = o.result.artifact?.manifest;
+          if (m) {
+            const imports = m.imports.length ? m.imports.join(' ') : 'none';
+            process.stdout.write(`${m.rule}: ${m.size}/${target.maxArtifactBytes} B, imports ${imports}, ` +
+              `<= ${m.maxInstructionsPerTick} instructions/tick -> ${o.wasmPath}\n`);
+          } else {
+            process.stdout.write(`${o.result.program?.header?.name ?? o.result.file}: failed (${plural(o.result.diagnostics.filter((d) => d.severity === 'error').length || 1, 'error')})\n`);
+          }
+        }
+        process.stdout.write(`${plural(outcomes.length - failed, 'rule')} built for ${target.name}` +
+          (failed ? `, ${failed} failed` : '') + '\n');
+      }
+      return failed ? 1 : 0;
+    }),
+  };
+}

@@ -1,0 +1,36 @@
+// Expands the files and directories given on the command line into .rule files, in a stable order.
+import { readdirSync, statSync } from 'node:fs';
+import { join, extname } from 'node:path';
+
+export class UsageError extends Error {}
+
+export function collectRuleFiles(paths: string[]): string[] {
+  const out: string[] = [];
+  for (const p of paths) {
+    let stat;
+    try {
+      stat = statSync(p);
+    } catch {
+      throw new UsageError(`no such file or directory: ${p}`);
+    }
+    if (stat.isDirectory()) {
+      const found = walk(p);
+      if (found.length === 0) throw new UsageError(`no .rule files in ${p}`);
+      out.push(...found);
+    } else {
+      if (extname(p) !== '.rule') throw new UsageError(`${p} is not a .rule file`);
+      out.push(p);
+    }
+  }
+  return [...new Set(out)];
+}
+
+function walk(dir: string): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...walk(path));
+    else if (entry.isFile() && extname(entry.name) === '.rule') out.push(path);
+  }
+  return out;
+}

@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+// The `rules` command line: yargs wiring only. Each command lives in cli/commands/ and returns an
+// exit code: 0 ok, 1 rule or device errors, 2 usage or environment errors.
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { buildCommand } from './commands/build.js';
+import { checkCommand } from './commands/check.js';
+import { inspectCommand } from './commands/inspect.js';
+import { targetsCommand } from './commands/targets.js';
+import { testCommand } from './commands/test.js';
+import { runCommand } from './commands/run.js';
+import { compilerVersion } from '../compiler/index.js';
+
+export const EXIT_OK = 0;
+export const EXIT_RULE_ERRORS = 1;
+export const EXIT_USAGE = 2;
+
+async function main(argv: string[]): Promise<number> {
+  let exitCode = EXIT_OK;
+  const setExit = (code: number) => { exitCode = code; };
+  const parser = yargs(argv)
+    .scriptName('rules')
+    .usage('$0 <command> [options]\n\nCompile IoT rules to WebAssembly, check them against a device target, and run them on wasm3.')
+    .version(compilerVersion())
+    .command(buildCommand(setExit))
+    .command(checkCommand(setExit))
+    .command(testCommand(setExit))
+    .command(runCommand(setExit))
+    .command(inspectCommand(setExit))
+    .command(targetsCommand(setExit))
+    .demandCommand(1, 'name a command: build, check, test, run, inspect or targets')
+    .strict()
+    .help()
+    .wrap(Math.min(100, process.stdout.columns ?? 100))
+    .exitProcess(false)
+    .fail((message, error) => {
+      // Bad options are the user's to fix: a message and exit code 2, never a stack trace.
+      if (error && !(error.name === 'YError')) throw error;
+      process.stderr.write(`rules: ${message ?? error?.message}\nRun \`rules --help\` for usage.\n`);
+      exitCode = EXIT_USAGE;
+    });
+  await parser.parseAsync();
+  return exitCode;
+}
+
+main(hideBin(process.argv)).then(
+  (code) => { process.exitCode = code; },
+  (error: unknown) => {
+    process.stderr.write(`rules: internal error: ${(error as Error)?.stack ?? String(error)}\nPlease report this.\n`);
+    process.exitCode = EXIT_USAGE;
+  },
+);

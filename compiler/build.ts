@@ -1,0 +1,80 @@
+// Builds many rule files for one target: reads sources, compiles each, refuses two rules with
+// one name, and writes each artifact and manifest atomically (temp file, then rename).
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { compile, analyze, type CompileResult } from './index.js';
+import { manifestJson } from './manifest.js';
+import type { TargetProfile } from './targets.js';
+
+export interface BuildOptions {
+  target: TargetProfile;
+  /** Where artifacts go; null checks without writing anything. */
+  outDir: string | null;
+  ruleVersion?: number;
+  /** Skip code generation (front-end checks only). */
+  checkOnly?: boolean;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface BuildOutcome {
+  result: CompileResult;
+  wasmPath?: string;
+  manifestPath?: string;
+  /** Set when the file could not be read. */
+  readError?: string;
+}
+
+export async function buildRules(files: string[], options: BuildOptions): Promise<BuildOutcome[]> {
+  const outcomes: BuildOutcome[] = [];
+  const byName = new Map<string, string>();
+  const written = new Set<string>();
+  for (const [i, file] of files.entries()) {
+    let source: string;
+    try {
+      source = readFileSync(file, 'utf8');
+    } catch (e) {
+      outcomes.push({ result: { file, source: '', target: options.target, diagnostics: [] }, readError: (e as Error).message });
+      continue;
+    }
+    const compileOptions = { target: options.target, file, ruleVersion: options.ruleVersion };
+    const result = options.checkOnly ? analyze(source, compileOptions) : await compile(source, compileOptions);
+    const name = result.program?.header?.name;
+    if (name && byName.has(name)) {
+      result.diagnostics.push({
+        code: 'E0701', severity: 'error', span: result.program!.header!.nameSpan,
+        message: `rule \`${name}\` is also defined in ${byName.get(name)}; their artifacts would overwrite each other`,
+        hint: 'give every rule its own name',
+      });
+      result.artifact = undefined;
+      result.rule = undefined;
+    } else if (name) {
+      byName.set(name, file);
+    }
+    const outcome: BuildOutcome = { result };
+    if (result.artifact && options.outDir !== null) {
+      mkdirSync(options.outDir, { recursive: true });
+      outcome.wasmPath = join(options.outDir, `${result.artifact.manifest.rule}.wasm`);
+      outcome.manifestPath = join(options.outDir, `${result.artifact.manifest.rule}.manifest.json`);
+      writeAtomically(outcome.wasmPath, result.artifact.wasm);
+      writeAtomically(outcome.manifestPath, manifestJson(result.artifact.manifest));
+      written.add(result.artifact.manifest.rule);
+    } else if (name && options.outDir !== null && !options.checkOnly && !written.has(name)) {
+      // A failed rule leaves no artifact behind, not even an older one that could be shipped by mistake.
+      rmSync(join(options.outDir, `${name}.wasm`), { force: true });
+      rmSync(join(options.outDir, `${name}.manifest.json`), { force: true });
+    }
+    outcomes.push(outcome);
+    options.onProgress?.(i + 1, files.length);
+  }
+  return outcomes;
+}
+
+function writeAtomically(path: string, data: Uint8Array | string): void {
+  const temp = `${path}.tmp-${process.pid}`;
+  writeFileSync(temp, data);
+  renameSync(temp, path);
+}
+
+export function hasErrors(outcome: BuildOutcome): boolean {
+  return outcome.readError !== undefined || outcome.result.diagnostics.some((d) => d.severity === 'error');
+}

@@ -1,0 +1,1145 @@
+// Names, types, constants, value ranges and the guarantees of the rule language: capabilities
+// against the target, bounded loops, no recursion, provable divisors, purity and profile limits.
+import { Diagnostics, type Span } from './diagnostics.js';
+import type {
+  BinaryExpr, Block, CallExpr, CapabilityKind, Expr, FnDecl, ForStmt, IfStmt, Program, Range, RuleHeader,
+  StateDecl, Stmt, Symbol, TestDecl, TickDecl, Type,
+} from './ast.js';
+import { applyBinary, applyBuiltin, applyUnary, DivisionByZero, INT_MAX, INT_MIN, type BuiltinName } from './evaluate.js';
+import {
+  absRange, binaryRange, contains, exactRange, excludesZero, flipComparison, fullRange, intersect, join, makeRange,
+  maxRange, minRange, narrow, negateComparison, negateRange,
+} from './ranges.js';
+import { sensorChannel, type TargetProfile } from './targets.js';
+import type { Capabilities } from './manifest.js';
+
+export interface InputKey { io: 'sensor' | 'gpio'; index: number }
+
+export interface CheckedRule {
+  program: Program;
+  header: RuleHeader;
+  periodMs: number;
+  /** Declared capabilities, sorted, without duplicates. */
+  capabilities: Capabilities;
+  /** What the tick actually touches. */
+  used: Capabilities;
+  consts: Map<string, Extract<Symbol, { kind: 'const' }>>;
+  states: Extract<Symbol, { kind: 'state' }>[];
+  fns: FnDecl[];
+  tick: TickDecl;
+  tests: TestDecl[];
+  /** Inputs read once at the start of each tick because the tick reads them more than once. */
+  cachedInputs: InputKey[];
+  /** Worst-case loop-body executions per tick. */
+  loopTrips: number;
+  /** Number of locals ids handed out (for codegen). */
+  localCount: number;
+}
+
+const MIN_PERIOD_MS = 10;
+const MAX_PERIOD_MS = 24 * 3_600_000;
+const DEFAULT_PERIOD_MS = 1000;
+
+type Where = 'tick' | 'fn' | 'test' | 'const' | 'state' | 'requires' | 'ensures' | 'bound';
+
+interface Ctx {
+  where: Where;
+  scope: Scope;
+  /** Narrowing facts from enclosing conditions, by fact key. */
+  facts: Map<string, Range>;
+  fn?: FnDecl;
+  /** Enclosing for loops, innermost last. */
+  loops: ForStmt[];
+}
+
+class Scope {
+  private readonly names = new Map<string, Symbol>();
+  constructor(readonly parent: Scope | null) {}
+  lookup(name: string): Symbol | undefined {
+    return this.names.get(name) ?? this.parent?.lookup(name);
+  }
+  define(s: Symbol): void {
+    this.names.set(s.name, s);
+  }
+}
+
+const NUMERIC = new Set<Type>(['int', 'float']);
+
+function describeType(t: Type): string {
+  return t === 'int' ? 'an int' : t === 'bool' ? 'a bool' : 'a float';
+}
+
+function capabilityList(items: { from: number; to: number }[]): number[] {
+  const set = new Set<number>();
+  for (const { from, to } of items) for (let v = from; v <= to && v - from < 100_000; v++) set.add(v);
+  return [...set].sort((a, b) => a - b);
+}
+
+export function factKey(s: Symbol): string | null {
+  if (s.kind === 'local' && !s.mutable) return `local:${s.id}`;
+  if (s.kind === 'param') return `param:${s.index}`;
+  if (s.kind === 'loop') return `loop:${s.id}`;
+  return null;
+}
+
+export function check(program: Program, target: TargetProfile, diagnostics: Diagnostics): CheckedRule | null {
+  return new Checker(program, target, diagnostics).run();
+}
+
+class Checker {
+  private readonly globals = new Scope(null);
+  private nextLocalId = 0;
+  private readonly declared: Capabilities = { sensor: [], gpio_in: [], gpio_out: [] };
+  private readonly used = { sensor: new Set<number>(), gpio_in: new Set<number>(), gpio_out: new Set<number>() };
+  /** Input ranges from the profile, narrowed by `requires`. */
+  private readonly inputRanges = new Map<string, Range>();
+  private readonly calls = new Map<FnDecl, { fn: FnDecl; span: Span }[]>();
+  private readonly floatSpans = new Set<string>();
+  private readonly consts = new Map<string, Extract<Symbol, { kind: 'const' }>>();
+  private readonly states: Extract<Symbol, { kind: 'state' }>[] = [];
+
+  constructor(private readonly program: Program, private readonly target: TargetProfile, private readonly d: Diagnostics) {}
+
+  run(): CheckedRule | null {
+    const header = this.program.header;
+    if (!header) return null;
+    const periodMs = this.checkHeader(header);
+
+    const fns: FnDecl[] = [];
+    const tests: TestDecl[] = [];
+    const ticks: TickDecl[] = [];
+    // Functions may be called before their declaration, so they are all known up front.
+    for (const decl of this.program.decls) {
+      if (decl.kind === 'fn') {
+        if (this.defineGlobal({ kind: 'fn', name: decl.name, decl, span: decl.nameSpan })) fns.push(decl);
+        this.calls.set(decl, []);
+      }
+    }
+    for (const decl of this.program.decls) {
+      if (decl.kind === 'const') this.checkConst(decl.name, decl.nameSpan, decl.value);
+      else if (decl.kind === 'state') this.checkState(decl);
+      else if (decl.kind === 'on-tick') ticks.push(decl);
+      else if (decl.kind === 'test') tests.push(decl);
+    }
+    this.checkRequires(header);
+    for (const e of header.ensures) {
+      this.d.error('E0601', e.span, 'contracts (`ensures`) are not supported yet',
+        'remove the `ensures` line for now; the compiler will prove contracts in a later release');
+    }
+    for (const fn of fns) this.checkFn(fn);
+    if (ticks.length === 0) {
+      this.d.error('E0207', header.span, `rule \`${header.name}\` has no \`on tick\` block`,
+        'add `on tick { ... }` with what the rule does every period');
+    }
+    for (const extra of ticks.slice(1)) {
+      this.d.error('E0208', extra.span, 'a rule has exactly one `on tick` block', 'merge the two blocks into one');
+    }
+    const tick = ticks[0];
+    if (tick) this.block(tick.body, { where: 'tick', scope: new Scope(this.globals), facts: new Map(), loops: [] });
+    const testNames = new Set<string>();
+    for (const test of tests) {
+      if (testNames.has(test.name)) this.d.error('E0209', test.span, `there are two tests named "${test.name}"`, 'give each test its own name');
+      testNames.add(test.name);
+      this.block(test.body, { where: 'test', scope: new Scope(this.globals), facts: new Map(), loops: [] });
+    }
+    this.checkRecursion(fns);
+    this.checkUnusedCapabilities(header);
+    if (this.states.length > this.target.maxStateSlots) {
+      const extra = this.states[this.target.maxStateSlots];
+      this.d.error('E0502', extra.span,
+        `the rule has ${this.states.length} state values; target ${this.target.name} allows ${this.target.maxStateSlots}`,
+        'combine flags into one int with bit operations, or build for a larger target');
+    }
+    let loopTrips = 0;
+    if (tick && !this.d.hasErrors) {
+      loopTrips = this.tripsOfBlock(tick.body, new Map());
+      if (loopTrips > this.target.maxLoopTrips) {
+        this.d.error('E0503', tick.span,
+          `one tick runs up to ${loopTrips} loop iterations; target ${this.target.name} allows ${this.target.maxLoopTrips}`,
+          'run fewer iterations per tick, or spread the work over several ticks with a `state` counter');
+      }
+    }
+    if (!tick || this.d.hasErrors) return null;
+    return {
+      program: this.program,
+      header,
+      periodMs,
+      capabilities: this.declared,
+      used: {
+        sensor: [...this.used.sensor].sort((a, b) => a - b),
+        gpio_in: [...this.used.gpio_in].sort((a, b) => a - b),
+        gpio_out: [...this.used.gpio_out].sort((a, b) => a - b),
+      },
+      consts: this.consts,
+      states: this.states,
+      fns,
+      tick,
+      tests,
+      cachedInputs: this.cachedInputs(tick, header),
+      loopTrips,
+      localCount: this.nextLocalId,
+    };
+  }
+
+  // ---- header --------------------------------------------------------------------------
+
+  private checkHeader(header: RuleHeader): number {
+    let periodMs = DEFAULT_PERIOD_MS;
+    if (header.every) {
+      periodMs = header.every.ms;
+      if (periodMs < MIN_PERIOD_MS || periodMs > MAX_PERIOD_MS) {
+        this.d.error('E0210', header.every.span, `the period must be between 10ms and 24h, not ${periodMs}ms`,
+          'choose a period such as `every 500ms` or `every 1m`');
+      } else if (periodMs < this.target.minPeriodMs) {
+        this.d.error('E0504', header.every.span,
+          `the period is ${periodMs}ms; target ${this.target.name} allows no shorter than ${this.target.minPeriodMs}ms`,
+          `use \`every ${this.target.minPeriodMs}ms\` or longer`);
+      }
+    }
+    const seen = new Map<string, { kind: CapabilityKind; span: Span }>();
+    for (const use of header.uses) {
+      for (const item of use.items) {
+        for (let v = item.from; v <= item.to && v - item.from < 100_000; v++) {
+          const inRange = use.kind === 'sensor'
+            ? sensorChannel(this.target, v) !== undefined
+            : v >= this.target.gpio.min && v <= this.target.gpio.max;
+          if (!inRange) {
+            const what = use.kind === 'sensor'
+              ? `sensor channel ${v}; its channels are ${this.describeChannels()}`
+              : `GPIO pin ${v}; its pins are ${this.target.gpio.min}..${this.target.gpio.max} (${this.target.gpio.numbering})`;
+            this.d.error('E0505', item.span, `target ${this.target.name} has no ${what}`,
+              'declare only pins and channels the board has, or build for another target');
+            break;
+          }
+          const pinKey = use.kind === 'sensor' ? `s${v}` : `g${v}`;
+          const before = seen.get(pinKey);
+          if (before && before.kind !== use.kind) {
+            this.d.error('E0211', item.span, `GPIO pin ${v} is declared both as an input and as an output`,
+              'a pin is either `gpio_in` or `gpio_out`; use a `state` to remember the level you drive');
+          }
+          seen.set(pinKey, { kind: use.kind, span: item.span });
+        }
+      }
+    }
+    for (const kind of ['sensor', 'gpio_in', 'gpio_out'] as CapabilityKind[]) {
+      this.declared[kind] = capabilityList(header.uses.filter((u) => u.kind === kind).flatMap((u) => u.items));
+    }
+    for (const ch of this.declared.sensor) {
+      const info = sensorChannel(this.target, ch);
+      if (info) this.inputRanges.set(`sensor:${ch}`, makeRange(info.min, info.max));
+    }
+    for (const pin of this.declared.gpio_in) this.inputRanges.set(`gpio:${pin}`, makeRange(0, 1));
+    return periodMs;
+  }
+
+  private describeChannels(): string {
+    const chans = this.target.sensors.map((s) => s.channel);
+    return chans.length ? `${chans[0]}..${chans[chans.length - 1]}` : 'none';
+  }
+
+  private checkRequires(header: RuleHeader): void {
+    for (const req of header.requires) {
+      const ctx: Ctx = { where: 'requires', scope: new Scope(this.globals), facts: new Map(), loops: [] };
+      const t = this.expr(req, ctx);
+      if (t && t !== 'bool') {
+        this.d.error('E0303', req.span, `\`requires\` needs a condition, but this is ${describeType(t)}`,
+          'write a comparison such as `requires sensor(0) >= -40_000`');
+        continue;
+      }
+      // Conjuncts of the form `input OP constant` narrow the input's range for every proof.
+      for (const [key, op, k, type] of this.comparisonFacts(req, false)) {
+        if (!key.startsWith('sensor:') && !key.startsWith('gpio:')) continue;
+        const before = this.inputRanges.get(key) ?? fullRange(type);
+        this.inputRanges.set(key, narrow(before, op, k, type));
+      }
+    }
+  }
+
+  // ---- declarations --------------------------------------------------------------------
+
+  private defineGlobal(s: Symbol): boolean {
+    const before = this.globals.lookup(s.name);
+    if (before) {
+      this.d.error('E0310', s.span, `\`${s.name}\` is already declared on line ${before.span.line}`, 'choose another name');
+      return false;
+    }
+    this.globals.define(s);
+    return true;
+  }
+
+  private checkConst(name: string, span: Span, value: Expr): void {
+    const ctx: Ctx = { where: 'const', scope: this.globals, facts: new Map(), loops: [] };
+    const type = this.expr(value, ctx);
+    if (!type) return;
+    if (value.constant === undefined) {
+      this.d.error('E0311', value.span, `the value of \`${name}\` is not a constant`,
+        'a `const` may use only literals and other consts');
+      return;
+    }
+    const sym = { kind: 'const' as const, name, type, value: value.constant, span };
+    if (this.defineGlobal(sym)) this.consts.set(name, sym);
+  }
+
+  private checkState(decl: StateDecl): void {
+    const ctx: Ctx = { where: 'state', scope: this.globals, facts: new Map(), loops: [] };
+    const type = this.expr(decl.init, ctx);
+    if (!type) return;
+    if (decl.init.constant === undefined) {
+      this.d.error('E0312', decl.init.span, `the starting value of state \`${decl.name}\` is not a constant`,
+        'start it at a literal or a const, e.g. `state count = 0`');
+      return;
+    }
+    const sym = { kind: 'state' as const, name: decl.name, type, index: this.states.length, span: decl.nameSpan, initial: decl.init.constant };
+    if (this.defineGlobal(sym)) this.states.push(sym);
+  }
+
+  private checkFn(fn: FnDecl): void {
+    const scope = new Scope(this.globals);
+    const seen = new Set<string>();
+    fn.params.forEach((p, index) => {
+      if (p.type === 'float') this.noteFloat(p.span);
+      if (seen.has(p.name) || this.globals.lookup(p.name)) {
+        this.d.error('E0310', p.span, `\`${p.name}\` is already declared`, 'choose another name');
+      }
+      seen.add(p.name);
+      scope.define({ kind: 'param', name: p.name, type: p.type, index, span: p.span });
+    });
+    if (fn.result === 'float') this.noteFloat(fn.resultSpan);
+    this.block(fn.body, { where: 'fn', scope, facts: new Map(), fn, loops: [] });
+    if (!this.blockReturns(fn.body)) {
+      this.d.error('E0320', fn.body.span, `function \`${fn.name}\` can reach its end without returning ${describeType(fn.result)}`,
+        'end every path with `return VALUE`');
+    }
+  }
+
+  // ---- statements ----------------------------------------------------------------------
+
+  private block(block: Block, ctx: Ctx): void {
+    const inner: Ctx = { ...ctx, scope: new Scope(ctx.scope), facts: new Map(ctx.facts) };
+    let returned = false;
+    for (const stmt of block.statements) {
+      if (returned) {
+        this.d.warning('W0101', stmt.span, 'this statement is never reached: it follows a `return`', 'remove it');
+        returned = false;
+      }
+      this.statement(stmt, inner);
+      if (stmt.kind === 'return' || (stmt.kind === 'if' && this.stmtReturns(stmt))) returned = true;
+    }
+  }
+
+  private blockReturns(block: Block): boolean {
+    return blockReturns(block);
+  }
+
+  private stmtReturns(s: Stmt): boolean {
+    return statementReturns(s);
+  }
+
+  private statement(s: Stmt, ctx: Ctx): void {
+    const inTest = ctx.where === 'test';
+    const onlyInTests = (what: string) =>
+      this.d.error('E0330', s.span, `\`${what}\` is only allowed in a \`test\` block`, undefined);
+    if (inTest && !['io-assign', 'tick', 'expect'].includes(s.kind)) {
+      this.d.error('E0331', s.span, 'a test holds only input settings, `tick` and `expect`',
+        'set inputs with `sensor(CH) = V` or `gpio(PIN) = V`, run with `tick`, check with `expect`');
+      return;
+    }
+    switch (s.kind) {
+      case 'let': {
+        const type = this.expr(s.init, ctx);
+        if (!this.checkNewName(s.name, s.nameSpan, ctx)) return;
+        const sym: Symbol = { kind: 'local', name: s.name, type: type ?? 'int', id: this.nextLocalId++, mutable: s.mutable, span: s.nameSpan };
+        s.symbol = sym;
+        ctx.scope.define(sym);
+        if (!s.mutable && s.init.range) ctx.facts.set(factKey(sym)!, s.init.range);
+        return;
+      }
+      case 'assign': {
+        const type = this.expr(s.value, ctx);
+        const sym = ctx.scope.lookup(s.name);
+        if (!sym) {
+          this.d.error('E0313', s.nameSpan, `\`${s.name}\` is not declared`, `declare it first with \`var ${s.name} = ...\``);
+          return;
+        }
+        s.symbol = sym;
+        if (sym.kind === 'state') {
+          if (ctx.where === 'fn') {
+            this.d.error('E0340', s.nameSpan, `function \`${ctx.fn!.name}\` writes state \`${s.name}\`; functions are pure`,
+              'return the new value and assign it in `on tick`');
+            return;
+          }
+        } else if (!(sym.kind === 'local' && sym.mutable)) {
+          const what = sym.kind === 'local' ? 'a `let`' : sym.kind === 'const' ? 'a `const`' : sym.kind === 'param' ? 'a parameter'
+            : sym.kind === 'loop' ? 'a loop variable' : 'a function';
+          this.d.error('E0314', s.nameSpan, `\`${s.name}\` is ${what} and cannot be assigned`,
+            sym.kind === 'local' ? `declare it with \`var\` to change it` : 'assign to a `var` or a `state`');
+          return;
+        }
+        const symType = (sym as { type: Type }).type;
+        if (type && type !== symType) {
+          this.d.error('E0315', s.value.span, `\`${s.name}\` is ${describeType(symType)}, but this value is ${describeType(type)}`,
+            conversionHint(type, symType));
+        }
+        return;
+      }
+      case 'io-assign':
+        return this.ioAssign(s, ctx);
+      case 'if':
+        return this.ifStatement(s, ctx);
+      case 'for': {
+        const from = this.boundValue(s.from, ctx, 'the start of a `for` loop');
+        const to = this.boundValue(s.to, ctx, 'the end of a `for` loop');
+        if (from === null || to === null) return;
+        if (to < from) {
+          this.d.warning('W0102', s.span, `this loop never runs: ${from}..${to} is empty`, `write ${to}..${from}, or remove the loop`);
+        }
+        if (!this.checkNewName(s.variable, s.variableSpan, ctx)) return;
+        const sym: Symbol = { kind: 'loop', name: s.variable, type: 'int', id: this.nextLocalId++, from, to, span: s.variableSpan };
+        s.symbol = sym;
+        const scope = new Scope(ctx.scope);
+        scope.define(sym);
+        const facts = new Map(ctx.facts);
+        facts.set(factKey(sym)!, makeRange(Math.min(from, to), Math.max(from, to)));
+        this.block(s.body, { ...ctx, scope, facts, loops: [...ctx.loops, s] });
+        return;
+      }
+      case 'repeat':
+        this.boundValue(s.count, ctx, 'a `repeat` count');
+        this.block(s.body, ctx);
+        return;
+      case 'return': {
+        const type = this.expr(s.value, ctx);
+        if (ctx.where === 'fn') {
+          if (type && type !== ctx.fn!.result) {
+            this.d.error('E0316', s.value.span, `function \`${ctx.fn!.name}\` returns ${describeType(ctx.fn!.result)}, but this is ${describeType(type)}`,
+              conversionHint(type, ctx.fn!.result));
+          }
+        } else if (type && type !== 'int') {
+          this.d.error('E0316', s.value.span, `\`on tick\` returns the milliseconds until the next tick, an int, but this is ${describeType(type)}`,
+            'return an int number of milliseconds, or 0 for the period from `every`');
+        }
+        return;
+      }
+      case 'tick':
+        if (!inTest) return onlyInTests('tick');
+        if (s.at) this.boundValue(s.at, ctx, 'the time of a `tick at`');
+        return;
+      case 'expect': {
+        if (!inTest) return onlyInTests('expect');
+        const type = this.expr(s.cond, ctx);
+        if (type && type !== 'bool') {
+          this.d.error('E0303', s.cond.span, `\`expect\` needs a condition, but this is ${describeType(type)}`,
+            'compare the value, e.g. `expect gpio(17) == 1`');
+        }
+        return;
+      }
+    }
+  }
+
+  private checkNewName(name: string, span: Span, ctx: Ctx): boolean {
+    const before = ctx.scope.lookup(name);
+    if (before) {
+      this.d.error('E0310', span, `\`${name}\` is already declared on line ${before.span.line}`,
+        'names cannot be redeclared or shadowed; choose another name');
+      return false;
+    }
+    return true;
+  }
+
+  /** A loop bound, a repeat count or a tick time: a constant int, >= 0 where it counts. */
+  private boundValue(e: Expr, ctx: Ctx, what: string): number | null {
+    const type = this.expr(e, { ...ctx, where: ctx.where === 'test' ? 'test' : 'bound' });
+    if (!type) return null;
+    if (type !== 'int') {
+      this.d.error('E0317', e.span, `${what} must be an int, but this is ${describeType(type)}`, undefined);
+      return null;
+    }
+    if (e.constant === undefined) {
+      this.d.error('E0318', e.span, `${what} must be a constant`,
+        'loops run a number of times known when the rule is built: use literals and consts');
+      return null;
+    }
+    if (what.startsWith('a `repeat`') && e.constant < 0) {
+      this.d.error('E0319', e.span, `a \`repeat\` count cannot be negative (${e.constant})`, undefined);
+      return null;
+    }
+    return e.constant;
+  }
+
+  private ioAssign(s: Extract<Stmt, { kind: 'io-assign' }>, ctx: Ctx): void {
+    const valueType = this.expr(s.value, ctx);
+    if (ctx.where === 'test') {
+      const index = this.ioIndex(s.io, s.target, ctx, 'test-set');
+      if (index === null) return;
+      if (s.value.constant === undefined && valueType) {
+        this.d.error('E0332', s.value.span, 'a test sets inputs to constant values', 'use literals and consts');
+      }
+      if (valueType && valueType !== 'int' && !(s.io === 'gpio' && valueType === 'bool')) {
+        this.d.error('E0315', s.value.span, `${s.io} readings are ints, but this is ${describeType(valueType)}`, undefined);
+      }
+      return;
+    }
+    if (s.io === 'sensor') {
+      this.d.error('E0341', s.span, 'sensors are inputs and cannot be assigned', 'drive an output with `gpio(PIN) = VALUE`');
+      return;
+    }
+    if (ctx.where === 'fn') {
+      this.d.error('E0340', s.span, `function \`${ctx.fn!.name}\` drives a GPIO output; functions are pure`,
+        'return the level and write it in `on tick`');
+      return;
+    }
+    this.ioIndex('gpio', s.target, ctx, 'write');
+    if (valueType === 'float') {
+      this.d.error('E0315', s.value.span, 'a GPIO level is an int or a bool, but this is a float',
+        'convert explicitly, e.g. `gpio(17) = x > 0.5`');
+    }
+  }
+
+  private ifStatement(s: IfStmt, ctx: Ctx): void {
+    const type = this.expr(s.cond, ctx);
+    if (type && type !== 'bool') {
+      this.d.error('E0303', s.cond.span, `an \`if\` needs a condition, but this is ${describeType(type)}`,
+        type === 'int' ? 'compare it, e.g. `if x != 0 { ... }`' : undefined);
+    }
+    this.block(s.then, { ...ctx, facts: this.withFacts(ctx.facts, s.cond, true) });
+    if (s.else) {
+      const elseCtx = { ...ctx, facts: this.withFacts(ctx.facts, s.cond, false) };
+      if (s.else.kind === 'if') this.ifStatement(s.else, { ...elseCtx, scope: new Scope(ctx.scope) });
+      else this.block(s.else, elseCtx);
+    }
+  }
+
+  // ---- narrowing -----------------------------------------------------------------------
+
+  /** The key under which facts about this expression are kept, or null if it has none. */
+  private factKeyOf(e: Expr, ctx: Ctx): string | null {
+    if (e.kind === 'name') {
+      const sym = e.symbol ?? ctx.scope.lookup(e.name);
+      return sym ? factKey(sym) : null;
+    }
+    if (e.kind === 'call' && (e.callee === 'sensor' || e.callee === 'gpio') && e.args.length === 1 && e.args[0].constant !== undefined) {
+      return `${e.callee}:${e.args[0].constant}`;
+    }
+    return null;
+  }
+
+  /** Facts `key OP constant` that hold when `cond` is `when`. */
+  private comparisonFacts(cond: Expr, when: boolean, ctx?: Ctx): [string, BinaryExpr['op'], number, Type][] {
+    const c = ctx ?? { where: 'requires', scope: this.globals, facts: new Map(), loops: [] } as Ctx;
+    if (cond.kind === 'unary' && cond.op === '!') return this.comparisonFacts(cond.operand, !when, ctx);
+    if (cond.kind !== 'binary') return [];
+    if ((cond.op === '&&' && when) || (cond.op === '||' && !when)) {
+      return [...this.comparisonFacts(cond.left, when, ctx), ...this.comparisonFacts(cond.right, when, ctx)];
+    }
+    let op = negateComparison(cond.op) ? cond.op : null;
+    if (!op) return [];
+    let subject = cond.left;
+    let k = cond.right.constant;
+    if (k === undefined && cond.left.constant !== undefined) {
+      subject = cond.right;
+      k = cond.left.constant;
+      op = flipComparison(op);
+    }
+    if (k === undefined || !subject.type || subject.type === 'bool') return [];
+    if (!when) op = negateComparison(op)!;
+    const key = this.factKeyOf(subject, c);
+    return key ? [[key, op, k, subject.type]] : [];
+  }
+
+  private withFacts(facts: Map<string, Range>, cond: Expr, when: boolean): Map<string, Range> {
+    const out = new Map(facts);
+    for (const [key, op, k, type] of this.comparisonFacts(cond, when)) {
+      const before = out.get(key) ?? this.inputRanges.get(key) ?? fullRange(type);
+      out.set(key, narrow(before, op, k, type));
+    }
+    return out;
+  }
+
+  // ---- expressions ---------------------------------------------------------------------
+
+  private noteFloat(span: Span): void {
+    if (this.target.floatingPoint) return;
+    const key = `${span.start}:${span.end}`;
+    if (this.floatSpans.has(key)) return;
+    this.floatSpans.add(key);
+    this.d.error('E0401', span, `floating point is not available on target ${this.target.name}`,
+      `use ints in fixed point (e.g. milli-units), or build for a target with floating point`);
+  }
+
+  /** Type-checks `e`, filling type, constant and range. Returns null after reporting an error. */
+  expr(e: Expr, ctx: Ctx): Type | null {
+    const type = this.exprInner(e, ctx);
+    if (type) {
+      e.type = type;
+      if (!e.range) e.range = e.constant !== undefined ? exactRange(e.constant) : fullRange(type);
+      const key = this.factKeyOf(e, ctx);
+      const fact = key ? ctx.facts.get(key) : undefined;
+      if (fact) e.range = intersect(e.range, fact);
+    }
+    return type;
+  }
+
+  private exprInner(e: Expr, ctx: Ctx): Type | null {
+    switch (e.kind) {
+      case 'int':
+        e.constant = e.value;
+        return 'int';
+      case 'float':
+        this.noteFloat(e.span);
+        e.constant = e.value;
+        return 'float';
+      case 'bool':
+        e.constant = e.value ? 1 : 0;
+        return 'bool';
+      case 'now':
+        if (ctx.where !== 'tick' && ctx.where !== 'test') {
+          this.d.error('E0342', e.span, `\`now\` cannot be used ${whereText(ctx)}`,
+            ctx.where === 'fn' ? 'functions are pure: pass `now` as an argument' : undefined);
+          return null;
+        }
+        return 'int';
+      case 'result':
+        if (ctx.where !== 'test') {
+          this.d.error('E0330', e.span, '`result` is only allowed in a `test` block', 'it is the delay the last tick returned');
+          return null;
+        }
+        return 'int';
+      case 'name':
+        return this.name(e, ctx);
+      case 'unary': {
+        const t = this.expr(e.operand, ctx);
+        if (!t) return null;
+        if (e.op === '!' && t !== 'bool') {
+          this.d.error('E0304', e.span, `\`!\` needs a bool, but this is ${describeType(t)}`,
+            t === 'int' ? 'compare it instead, e.g. `x == 0`' : undefined);
+          return null;
+        }
+        if (e.op === '-' && !NUMERIC.has(t)) {
+          this.d.error('E0304', e.span, `\`-\` needs an int or a float, but this is ${describeType(t)}`, 'use `!` to negate a bool');
+          return null;
+        }
+        if (e.op === '~' && t !== 'int') {
+          this.d.error('E0304', e.span, `\`~\` needs an int, but this is ${describeType(t)}`, t === 'bool' ? 'use `!` to negate a bool' : undefined);
+          return null;
+        }
+        if (e.operand.constant !== undefined) e.constant = applyUnary(e.op, t, e.operand.constant);
+        else if (e.op === '-') e.range = negateRange(t, e.operand.range!);
+        else if (e.op === '~') e.range = makeRange(~e.operand.range!.hi, ~e.operand.range!.lo);
+        return t;
+      }
+      case 'binary':
+        return this.binary(e, ctx);
+      case 'cond': {
+        const c = this.expr(e.cond, ctx);
+        if (c && c !== 'bool') {
+          this.d.error('E0303', e.cond.span, `\`if\` needs a condition, but this is ${describeType(c)}`, undefined);
+        }
+        const a = this.expr(e.then, { ...ctx, facts: this.withFacts(ctx.facts, e.cond, true) });
+        const b = this.expr(e.else, { ...ctx, facts: this.withFacts(ctx.facts, e.cond, false) });
+        if (!a || !b || !c) return null;
+        if (a !== b) {
+          this.d.error('E0305', e.span, `the two branches have different types: ${a} and ${b}`, conversionHint(b, a));
+          return null;
+        }
+        if (e.cond.constant !== undefined) {
+          const chosen = e.cond.constant ? e.then : e.else;
+          if (chosen.constant !== undefined) e.constant = chosen.constant;
+        }
+        e.range = join(e.then.range!, e.else.range!);
+        return a;
+      }
+      case 'call':
+        return this.call(e, ctx);
+    }
+  }
+
+  private name(e: Extract<Expr, { kind: 'name' }>, ctx: Ctx): Type | null {
+    const sym = ctx.scope.lookup(e.name);
+    if (!sym) {
+      this.d.error('E0313', e.span, `\`${e.name}\` is not declared`,
+        ctx.where === 'const' || ctx.where === 'state' ? 'declare consts before they are used' : 'declare it with `let`, `var`, `const` or `state`');
+      return null;
+    }
+    e.symbol = sym;
+    switch (sym.kind) {
+      case 'fn':
+        this.d.error('E0306', e.span, `\`${e.name}\` is a function; call it with arguments`, `write \`${e.name}(...)\``);
+        return null;
+      case 'const':
+        e.constant = sym.value;
+        return sym.type;
+      case 'state':
+        if (ctx.where === 'fn') {
+          this.d.error('E0340', e.span, `function \`${ctx.fn!.name}\` reads state \`${e.name}\`; functions are pure`,
+            'pass the value as an argument');
+          return null;
+        }
+        if (ctx.where !== 'tick' && ctx.where !== 'test') {
+          this.d.error('E0343', e.span, `state \`${e.name}\` cannot be used ${whereText(ctx)}`, 'use a const');
+          return null;
+        }
+        return sym.type;
+      case 'loop':
+        e.range = makeRange(Math.min(sym.from, sym.to), Math.max(sym.from, sym.to));
+        return 'int';
+      default:
+        return sym.type;
+    }
+  }
+
+  private binary(e: BinaryExpr, ctx: Ctx): Type | null {
+    const a = this.expr(e.left, ctx);
+    // `&&` and `||` short-circuit, so the right side may rely on the left.
+    const rightCtx = e.op === '&&' ? { ...ctx, facts: this.withFacts(ctx.facts, e.left, true) }
+      : e.op === '||' ? { ...ctx, facts: this.withFacts(ctx.facts, e.left, false) } : ctx;
+    const b = this.expr(e.right, rightCtx);
+    if (!a || !b) return null;
+    const op = e.op;
+    if (a !== b) {
+      this.d.error('E0302', e.opSpan, `\`${op}\` needs two values of the same type, but got ${a} and ${b}`, conversionHint(b, a));
+      return null;
+    }
+    let result: Type = a;
+    const bad = (allowed: string) => {
+      this.d.error('E0304', e.opSpan, `\`${op}\` does not apply to ${a} values; it takes ${allowed}`, opHint(op, a));
+      return null;
+    };
+    if (op === '&&' || op === '||') {
+      if (a !== 'bool') return bad('bools');
+      result = 'bool';
+    } else if (['==', '!='].includes(op)) {
+      result = 'bool';
+    } else if (['<', '<=', '>', '>='].includes(op)) {
+      if (a === 'bool') return bad('ints or floats');
+      result = 'bool';
+    } else if (['&', '|', '^'].includes(op)) {
+      if (a === 'float') return bad('ints or bools');
+    } else if (['<<', '>>', '%'].includes(op)) {
+      if (a !== 'int') return bad('ints');
+    } else if (a === 'bool') {
+      return bad('ints or floats');
+    }
+    if ((op === '/' || op === '%') && !excludesZero(e.right.range)) {
+      const divisor = e.right.constant === 0 ? 'the divisor is zero' : 'the divisor may be zero';
+      this.d.error('E0350', e.right.span, `${divisor}: \`${op}\` needs a divisor the compiler can prove nonzero`,
+        op === '/' ? 'use `div(a, b, fallback)`, which gives `fallback` when b is 0, or check `b != 0` first'
+          : 'check the divisor first, e.g. `if b != 0 { ... }`, or narrow its range with `requires`');
+      return null;
+    }
+    if (e.left.constant !== undefined && e.right.constant !== undefined) {
+      try {
+        e.constant = applyBinary(op, a, e.left.constant, e.right.constant);
+      } catch (err) {
+        if (!(err instanceof DivisionByZero)) throw err;
+      }
+    } else if (op === '&&' && (e.left.constant === 0 || e.right.constant === 0)) {
+      // Folding `false && x` is safe: rule expressions have no side effects.
+      e.constant = 0;
+    } else if (op === '||' && (e.left.constant === 1 || e.right.constant === 1)) {
+      e.constant = 1;
+    }
+    e.range = binaryRange(op, a, e.left.range!, e.right.range!);
+    return result;
+  }
+
+  private call(e: CallExpr, ctx: Ctx): Type | null {
+    const name = e.callee;
+    if (name === 'sensor' || name === 'gpio') return this.inputRead(e, ctx);
+    const argTypes: (Type | null)[] = e.args.map((a) => this.expr(a, ctx));
+    const arity = (n: number) => {
+      if (e.args.length !== n) {
+        this.d.error('E0307', e.span, `\`${name}\` takes ${n} argument${n === 1 ? '' : 's'}, but got ${e.args.length}`, undefined);
+        return false;
+      }
+      return true;
+    };
+    if (argTypes.some((t) => t === null)) return null;
+    const types = argTypes as Type[];
+    const sameNumeric = () => {
+      const first = types[0];
+      if (!NUMERIC.has(first) || types.some((t) => t !== first)) {
+        this.d.error('E0308', e.span, `\`${name}\` needs ${types.length === 1 ? 'an int or a float' : 'arguments that are all ints or all floats'}, but got ${types.join(', ')}`,
+          types.some((t) => t !== first) ? conversionHint(types.find((t) => t !== first)!, first) : undefined);
+        return false;
+      }
+      return true;
+    };
+    let result: Type;
+    switch (name) {
+      case 'min': case 'max':
+        if (!arity(2) || !sameNumeric()) return null;
+        result = types[0];
+        e.range = name === 'min' ? minRange(e.args[0].range!, e.args[1].range!) : maxRange(e.args[0].range!, e.args[1].range!);
+        break;
+      case 'abs':
+        if (!arity(1) || !sameNumeric()) return null;
+        result = types[0];
+        e.range = absRange(result, e.args[0].range!);
+        break;
+      case 'clamp':
+        if (!arity(3) || !sameNumeric()) return null;
+        result = types[0];
+        e.range = minRange(maxRange(e.args[0].range!, e.args[1].range!), e.args[2].range!);
+        break;
+      case 'div':
+        if (!arity(3) || !sameNumeric()) return null;
+        result = types[0];
+        e.range = join(binaryRange('/', result, e.args[0].range!, e.args[1].range!), e.args[2].range!);
+        break;
+      case 'int':
+        if (!arity(1)) return null;
+        result = 'int';
+        if (types[0] === 'bool') e.range = makeRange(0, 1);
+        else if (types[0] === 'int') e.range = e.args[0].range;
+        break;
+      case 'float':
+        if (!arity(1)) return null;
+        this.noteFloat(e.calleeSpan);
+        result = 'float';
+        break;
+      case 'bool':
+        if (!arity(1)) return null;
+        result = 'bool';
+        break;
+      default:
+        return this.userCall(e, types, ctx);
+    }
+    if (e.args.every((a) => a.constant !== undefined)) {
+      e.constant = applyBuiltin(name as BuiltinName, types, e.args.map((a) => a.constant!));
+    }
+    return result;
+  }
+
+  private userCall(e: CallExpr, types: Type[], ctx: Ctx): Type | null {
+    const sym = ctx.scope.lookup(e.callee);
+    if (!sym) {
+      this.d.error('E0313', e.calleeSpan, `there is no function \`${e.callee}\``,
+        'built-ins are sensor, gpio, min, max, abs, clamp, div, int, float and bool');
+      return null;
+    }
+    if (sym.kind !== 'fn') {
+      this.d.error('E0306', e.calleeSpan, `\`${e.callee}\` is not a function`, undefined);
+      return null;
+    }
+    if (ctx.where === 'const' || ctx.where === 'state' || ctx.where === 'bound') {
+      this.d.error('E0311', e.span, `a function call is not a constant`, 'use literals and consts here');
+      return null;
+    }
+    const fn = sym.decl;
+    e.fn = fn;
+    if (ctx.fn) this.calls.get(ctx.fn)!.push({ fn, span: e.calleeSpan });
+    if (types.length !== fn.params.length) {
+      this.d.error('E0307', e.span, `\`${fn.name}\` takes ${fn.params.length} argument${fn.params.length === 1 ? '' : 's'}, but got ${types.length}`, undefined);
+      return null;
+    }
+    for (let i = 0; i < types.length; i++) {
+      if (types[i] !== fn.params[i].type) {
+        this.d.error('E0309', e.args[i].span, `argument \`${fn.params[i].name}\` of \`${fn.name}\` is ${describeType(fn.params[i].type)}, but this is ${describeType(types[i])}`,
+          conversionHint(types[i], fn.params[i].type));
+        return null;
+      }
+    }
+    return fn.result;
+  }
+
+  /** `sensor(CH)` and `gpio(PIN)` reads. */
+  private inputRead(e: CallExpr, ctx: Ctx): Type | null {
+    const io = e.callee as 'sensor' | 'gpio';
+    if (e.args.length !== 1) {
+      this.d.error('E0307', e.span, `\`${io}\` takes 1 argument, but got ${e.args.length}`, undefined);
+      return null;
+    }
+    if (ctx.where === 'fn') {
+      this.d.error('E0340', e.span, `function \`${ctx.fn!.name}\` reads ${io === 'sensor' ? 'a sensor' : 'a GPIO input'}; functions are pure`,
+        'read it in `on tick` and pass the value as an argument');
+      return null;
+    }
+    if (ctx.where === 'const' || ctx.where === 'state' || ctx.where === 'bound') {
+      this.d.error('E0311', e.span, `${io}(...) is not a constant`, undefined);
+      return null;
+    }
+    const index = this.ioIndex(io, e.args[0], ctx, ctx.where === 'test' ? 'test-read' : 'read');
+    if (index === null) return null;
+    if (index >= 0) {
+      const key = `${io}:${index}`;
+      e.range = this.inputRanges.get(key) ?? (io === 'gpio' ? makeRange(0, 1) : fullRange('int'));
+    } else {
+      e.range = io === 'gpio' ? makeRange(0, 1) : this.loopSensorRange(e.args[0]);
+    }
+    return 'int';
+  }
+
+  private loopSensorRange(arg: Expr): Range {
+    let r: Range | null = null;
+    for (const ch of this.loopValues(arg)) {
+      const one = this.inputRanges.get(`sensor:${ch}`) ?? fullRange('int');
+      r = r ? join(r, one) : one;
+    }
+    return r ?? fullRange('int');
+  }
+
+  /** The values a loop-dependent pin or channel expression takes. */
+  private loopValues(arg: Expr): number[] {
+    if (arg.kind === 'name' && arg.symbol?.kind === 'loop') {
+      const s = arg.symbol;
+      const out: number[] = [];
+      for (let v = Math.min(s.from, s.to); v <= Math.max(s.from, s.to); v++) out.push(v);
+      return out;
+    }
+    return [];
+  }
+
+  /**
+   * Checks a pin or channel argument: constant (returns it) or an enclosing `for` variable
+   * (returns -1 and marks the loop unrolled). Reports undeclared use.
+   */
+  private ioIndex(io: 'sensor' | 'gpio', arg: Expr, ctx: Ctx, purpose: 'read' | 'write' | 'test-set' | 'test-read'): number | null {
+    const kind: CapabilityKind = io === 'sensor' ? 'sensor' : purpose === 'write' ? 'gpio_out' : 'gpio_in';
+    const t = this.expr(arg, ctx);
+    if (!t) return null;
+    const noun = io === 'sensor' ? 'channel' : 'pin';
+    if (t !== 'int') {
+      this.d.error('E0317', arg.span, `a ${noun} number is an int, but this is ${describeType(t)}`, undefined);
+      return null;
+    }
+    let values: number[];
+    let index: number;
+    if (arg.constant !== undefined) {
+      values = [arg.constant];
+      index = arg.constant;
+    } else if (arg.kind === 'name' && arg.symbol?.kind === 'loop' && ctx.where !== 'test') {
+      const loop = ctx.loops.find((l) => l.symbol === arg.symbol);
+      if (loop) loop.unrolled = true;
+      values = this.loopValues(arg);
+      index = -1;
+    } else {
+      this.d.error('E0351', arg.span, `the ${noun} must be a constant`,
+        `use a literal, a const, or the variable of an enclosing \`for\` loop`);
+      return null;
+    }
+    for (const v of values) {
+      let declaredAs: CapabilityKind | null = null;
+      for (const k of ['sensor', 'gpio_in', 'gpio_out'] as CapabilityKind[]) {
+        if ((io === 'sensor') === (k === 'sensor') && this.declared[k].includes(v)) declaredAs = k;
+      }
+      // Tests read outputs back as well as inputs.
+      if (declaredAs === kind || (purpose === 'test-read' && declaredAs !== null)) {
+        if (ctx.where === 'tick' || ctx.where === 'requires') this.used[kind].add(v);
+        continue;
+      }
+      if (purpose === 'test-set' && declaredAs === 'gpio_out') {
+        this.d.error('E0333', arg.span, `gpio(${v}) is an output; a test sets only inputs`,
+          'a test checks outputs with `expect gpio(PIN) == ...`');
+      } else if (io === 'gpio' && declaredAs === 'gpio_out') {
+        this.d.error('E0352', arg.span, `gpio(${v}) is an output; rules cannot read outputs back`,
+          'keep the level you drive in a `state` and read that');
+      } else if (io === 'gpio' && declaredAs === 'gpio_in' && kind === 'gpio_out') {
+        this.d.error('E0353', arg.span, `gpio(${v}) is declared as an input and cannot be driven`,
+          `declare it with \`uses gpio_out(${v})\``);
+      } else {
+        this.d.error('E0301', arg.span, `${io === 'sensor' ? 'sensor channel' : 'GPIO pin'} ${v} is not declared`,
+          `add \`uses ${kind}(${v})\` to the header`);
+      }
+      return null;
+    }
+    return index;
+  }
+
+  // ---- whole-rule checks ---------------------------------------------------------------
+
+  private checkRecursion(fns: FnDecl[]): void {
+    const state = new Map<FnDecl, 'visiting' | 'done'>();
+    const reported = new Set<FnDecl>();
+    const visit = (fn: FnDecl, path: FnDecl[]): void => {
+      state.set(fn, 'visiting');
+      for (const call of this.calls.get(fn) ?? []) {
+        const s = state.get(call.fn);
+        if (s === 'visiting') {
+          const cycle = [...path.slice(path.indexOf(call.fn)), call.fn].map((f) => f.name);
+          if (!reported.has(fn)) {
+            reported.add(fn);
+            this.d.error('E0360', call.span, `recursion is not allowed: ${cycle.join(' calls ')}`,
+              'every tick must end in a bounded number of steps; rewrite it with a `for` or `repeat` loop');
+          }
+        } else if (!s) {
+          visit(call.fn, [...path, call.fn]);
+        }
+      }
+      state.set(fn, 'done');
+    };
+    for (const fn of fns) if (!state.has(fn)) visit(fn, [fn]);
+  }
+
+  private checkUnusedCapabilities(header: RuleHeader): void {
+    for (const use of header.uses) {
+      for (const item of use.items) {
+        const unused: number[] = [];
+        for (let v = item.from; v <= item.to && v - item.from < 100_000; v++) {
+          if (!this.used[use.kind].has(v)) unused.push(v);
+        }
+        if (unused.length === 0) continue;
+        const list = unused.length === item.to - item.from + 1 && unused.length > 1 ? `${item.from}..${item.to}` : unused.join(', ');
+        this.d.warning('W0201', item.span, `${use.kind}(${list}) is declared but never used`,
+          'remove it from `uses`: a rule should hold only the capabilities it needs');
+      }
+    }
+  }
+
+  /** Worst-case number of loop-body executions, counting loops in called functions at each call. */
+  private tripsOfBlock(block: Block, memo: Map<FnDecl, number>): number {
+    let total = 0;
+    for (const s of block.statements) total += this.tripsOfStmt(s, memo);
+    return total;
+  }
+
+  private tripsOfStmt(s: Stmt, memo: Map<FnDecl, number>): number {
+    const inExprs = (...es: Expr[]) => es.reduce((n, e) => n + this.tripsOfExpr(e, memo), 0);
+    switch (s.kind) {
+      case 'let': return inExprs(s.init);
+      case 'assign': return inExprs(s.value);
+      case 'io-assign': return inExprs(s.value);
+      case 'return': return inExprs(s.value);
+      case 'if': {
+        const elseTrips = !s.else ? 0 : s.else.kind === 'if' ? this.tripsOfStmt(s.else, memo) : this.tripsOfBlock(s.else, memo);
+        return inExprs(s.cond) + Math.max(this.tripsOfBlock(s.then, memo), elseTrips);
+      }
+      case 'for': {
+        const sym = s.symbol as Extract<Symbol, { kind: 'loop' }> | undefined;
+        const n = sym ? Math.max(0, sym.to - sym.from + 1) : 0;
+        return n * (1 + this.tripsOfBlock(s.body, memo));
+      }
+      case 'repeat': {
+        const n = Math.max(0, s.count.constant ?? 0);
+        return n * (1 + this.tripsOfBlock(s.body, memo));
+      }
+      default: return 0;
+    }
+  }
+
+  private tripsOfExpr(e: Expr, memo: Map<FnDecl, number>): number {
+    switch (e.kind) {
+      case 'unary': return this.tripsOfExpr(e.operand, memo);
+      case 'binary': return this.tripsOfExpr(e.left, memo) + this.tripsOfExpr(e.right, memo);
+      case 'cond': return this.tripsOfExpr(e.cond, memo) + Math.max(this.tripsOfExpr(e.then, memo), this.tripsOfExpr(e.else, memo));
+      case 'call': {
+        let n = e.args.reduce((sum, a) => sum + this.tripsOfExpr(a, memo), 0);
+        if (e.fn) {
+          if (!memo.has(e.fn)) {
+            memo.set(e.fn, 0);
+            memo.set(e.fn, this.tripsOfBlock(e.fn.body, memo));
+          }
+          n += memo.get(e.fn)!;
+        }
+        return n;
+      }
+      default: return 0;
+    }
+  }
+
+  /**
+   * Inputs that the tick reads more than once (counting reads inside loops as many, and
+   * reads named by `requires`): these are read once at the start of the tick.
+   */
+  private cachedInputs(tick: TickDecl, header: RuleHeader): InputKey[] {
+    const counts = new Map<string, number>();
+    const add = (key: string, n: number) => counts.set(key, (counts.get(key) ?? 0) + n);
+    const visitExpr = (e: Expr, many: number, loopValue: Map<Symbol, number>): void => {
+      switch (e.kind) {
+        case 'unary': visitExpr(e.operand, many, loopValue); return;
+        case 'binary': visitExpr(e.left, many, loopValue); visitExpr(e.right, many, loopValue); return;
+        case 'cond': visitExpr(e.cond, many, loopValue); visitExpr(e.then, many, loopValue); visitExpr(e.else, many, loopValue); return;
+        case 'call':
+          if ((e.callee === 'sensor' || e.callee === 'gpio') && e.args.length === 1) {
+            const a = e.args[0];
+            const index = a.constant ?? (a.kind === 'name' && a.symbol ? loopValue.get(a.symbol) : undefined);
+            if (index !== undefined) add(`${e.callee}:${index}`, many);
+            return;
+          }
+          for (const a of e.args) visitExpr(a, many, loopValue);
+          return;
+        default:
+      }
+    };
+    const visitBlock = (b: Block, many: number, loopValue: Map<Symbol, number>): void => {
+      for (const s of b.statements) visitStmt(s, many, loopValue);
+    };
+    const visitStmt = (s: Stmt, many: number, loopValue: Map<Symbol, number>): void => {
+      switch (s.kind) {
+        case 'let': visitExpr(s.init, many, loopValue); return;
+        case 'assign': visitExpr(s.value, many, loopValue); return;
+        case 'io-assign': visitExpr(s.value, many, loopValue); return;
+        case 'return': visitExpr(s.value, many, loopValue); return;
+        case 'if':
+          visitExpr(s.cond, many, loopValue);
+          visitBlock(s.then, many, loopValue);
+          if (s.else) s.else.kind === 'if' ? visitStmt(s.else, many, loopValue) : visitBlock(s.else, many, loopValue);
+          return;
+        case 'for': {
+          const sym = s.symbol as Extract<Symbol, { kind: 'loop' }>;
+          if (s.unrolled) {
+            for (let v = sym.from; v <= sym.to; v++) visitBlock(s.body, many, new Map(loopValue).set(sym, v));
+          } else if (sym.to >= sym.from) {
+            visitBlock(s.body, sym.to > sym.from ? 2 : many, loopValue);
+          }
+          return;
+        }
+        case 'repeat': {
+          const n = s.count.constant ?? 0;
+          if (n > 0) visitBlock(s.body, n > 1 ? 2 : many, loopValue);
+          return;
+        }
+        default:
+      }
+    };
+    visitBlock(tick.body, 1, new Map());
+    for (const r of header.requires) visitExpr(r, 2, new Map());
+    const out: InputKey[] = [];
+    for (const [key, n] of counts) {
+      if (n < 2) continue;
+      const [io, index] = key.split(':');
+      out.push({ io: io as 'sensor' | 'gpio', index: Number(index) });
+    }
+    return out.sort((a, b) => (a.io === b.io ? a.index - b.index : a.io < b.io ? 1 : -1));
+  }
+}
+
+/** Whether every path through the statement ends in a `return`. */
+export function statementReturns(s: Stmt): boolean {
+  if (s.kind === 'return') return true;
+  if (s.kind === 'if') {
+    if (!s.else) return false;
+    const elseReturns = s.else.kind === 'if' ? statementReturns(s.else) : blockReturns(s.else);
+    return blockReturns(s.then) && elseReturns;
+  }
+  return false;
+}
+
+function blockReturns(block: Block): boolean {
+  return block.statements.some(statementReturns);
+}
+
+function whereText(ctx: Ctx): string {
+  switch (ctx.where) {
+    case 'const': return 'in a `const`';
+    case 'state': return 'in a state\'s starting value';
+    case 'fn': return `in function \`${ctx.fn!.name}\``;
+    case 'requires': return 'in `requires`';
+    case 'ensures': return 'in `ensures`';
+    case 'bound': return 'in a loop bound';
+    default: return 'here';
+  }
+}
+
+function conversionHint(from: Type, to: Type): string | undefined {
+  if (from === to) return undefined;
+  return `convert explicitly with \`${to}(...)\``;
+}
+
+function opHint(op: string, type: Type): string | undefined {
+  if (type === 'float' && op === '%') return 'there is no float remainder; convert with `int(...)` first';
+  if (type === 'bool' && ['+', '-', '*', '/'].includes(op)) return 'use `&&`, `||` and `!` on bools, or convert with `int(...)`';
+  if (type === 'bool') return 'compare bools with `==` or `!=`';
+  return undefined;
+}
+
+export { INT_MAX, INT_MIN, contains };

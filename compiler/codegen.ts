@@ -1,0 +1,618 @@
+// Turns a checked rule into a WebAssembly module with binaryen, the only module that talks to it:
+// the device ABI's shape, binaryen's size optimizations, and the worst-case instruction count.
+import type binaryenType from 'binaryen';
+import type { BinaryExpr, Block, CallExpr, Expr, FnDecl, ForStmt, Stmt, Symbol, Type } from './ast.js';
+import { statementReturns, type CheckedRule, type InputKey } from './checker.js';
+import { isBit, excludesZero, contains } from './ranges.js';
+import { INT_MIN } from './evaluate.js';
+import type { ImportName } from './manifest.js';
+
+type Binaryen = typeof binaryenType;
+type Ref = number;
+
+let binaryenModule: Binaryen | null = null;
+
+/** binaryen is large; it is loaded on first use so that commands which do not compile start fast. */
+export async function loadBinaryen(): Promise<Binaryen> {
+  if (!binaryenModule) binaryenModule = (await import('binaryen')).default;
+  return binaryenModule;
+}
+
+export interface StateSlot {
+  name: string;
+  type: Type;
+  initial: number;
+  /** Index of the global in the artifact, or null when the optimizer removed it. */
+  global: number | null;
+  /** Whether the tick ever assigns it: a removed state that is never assigned keeps its initial value. */
+  assigned: boolean;
+}
+
+export interface CodegenResult {
+  wasm: Uint8Array;
+  imports: ImportName[];
+  stateSlots: StateSlot[];
+  maxInstructionsPerTick: number;
+}
+
+const IMPORTS: Record<'gr' | 'gw' | 'sr', ImportName> = { gr: 'io.gr', gw: 'io.gw', sr: 'io.sr' };
+
+/** Loop labels carry their trip count, so the instruction count can be read off optimized code. */
+const LOOP_LABEL = /^trips(\d+)_/;
+
+export async function generate(rule: CheckedRule): Promise<CodegenResult> {
+  const binaryen = await loadBinaryen();
+  const module = new binaryen.Module();
+  try {
+    module.setFeatures(binaryen.Features.MVP);
+    new ModuleBuilder(binaryen, module, rule).build();
+    if (!module.validate()) throw new Error('internal compiler error: binaryen rejected the generated module');
+    optimize(binaryen, module);
+    return {
+      wasm: module.emitBinary(),
+      imports: finalImports(binaryen, module),
+      stateSlots: stateSlots(binaryen, module, rule),
+      maxInstructionsPerTick: worstCaseInstructions(binaryen, module),
+    };
+  } finally {
+    module.dispose();
+  }
+}
+
+function optimize(binaryen: Binaryen, module: binaryenType.Module): void {
+  binaryen.setOptimizeLevel(2);
+  binaryen.setShrinkLevel(2);
+  binaryen.setDebugInfo(false);
+  // Converge: a second round often finds more after the first round's inlining and merging.
+  let size = module.emitBinary().length;
+  for (let round = 0; round < 4; round++) {
+    module.optimize();
+    const next = module.emitBinary().length;
+    if (next >= size) break;
+    size = next;
+  }
+}
+
+function finalImports(binaryen: Binaryen, module: binaryenType.Module): ImportName[] {
+  const out: ImportName[] = [];
+  for (let i = 0; i < module.getNumFunctions(); i++) {
+    const info = binaryen.getFunctionInfo(module.getFunctionByIndex(i));
+    if (info.module === 'io' && info.base) out.push(IMPORTS[info.base as 'gr' | 'gw' | 'sr']);
+  }
+  return out.sort();
+}
+
+function stateSlots(binaryen: Binaryen, module: binaryenType.Module, rule: CheckedRule): StateSlot[] {
+  const position = new Map<string, number>();
+  for (let i = 0; i < module.getNumGlobals(); i++) {
+    position.set(binaryen.getGlobalInfo(module.getGlobalByIndex(i)).name, i);
+  }
+  const assigned = assignedStates(rule);
+  return rule.states.map((s) => ({
+    name: s.name, type: s.type, initial: s.initial,
+    global: position.get(globalName(s.index)) ?? null,
+    assigned: assigned.has(s.index),
+  }));
+}
+
+function assignedStates(rule: CheckedRule): Set<number> {
+  const out = new Set<number>();
+  const visit = (stmts: Stmt[]): void => {
+    for (const s of stmts) {
+      if (s.kind === 'assign' && s.symbol?.kind === 'state') out.add(s.symbol.index);
+      if (s.kind === 'if') {
+        visit(s.then.statements);
+        if (s.else) visit(s.else.kind === 'if' ? [s.else] : s.else.statements);
+      }
+      if (s.kind === 'for' || s.kind === 'repeat') visit(s.body.statements);
+    }
+  };
+  visit(rule.tick.body.statements);
+  return out;
+}
+
+function globalName(stateIndex: number): string {
+  return `state${stateIndex}`;
+}
+
+function fnName(fn: FnDecl): string {
+  return `fn_${fn.name}`;
+}
+
+/**
+ * Worst case over all paths of one call of `run`: `if` takes its costlier arm, a loop its body
+ * times its trip count, a call the callee's cost. Each IR node counts as one instruction.
+ */
+function worstCaseInstructions(binaryen: Binaryen, module: binaryenType.Module): number {
+  const costs = new Map<string, number>();
+  const functionCost = (name: string): number => {
+    const known = costs.get(name);
+    if (known !== undefined) return known;
+    const info = binaryen.getFunctionInfo(module.getFunction(name));
+    if (info.module) return 0; // an import: its call instruction is counted at the call
+    costs.set(name, 0);
+    const cost = exprCost(info.body);
+    costs.set(name, cost);
+    return cost;
+  };
+  const exprCost = (ref: Ref): number => {
+    if (!ref) return 0;
+    const info = binaryen.getExpressionInfo(ref) as any;
+    switch (info.id) {
+      case binaryen.BlockId:
+        return (info.name ? 1 : 0) + info.children.reduce((n: number, c: Ref) => n + exprCost(c), 0);
+      case binaryen.IfId:
+        return 1 + exprCost(info.condition) + Math.max(exprCost(info.ifTrue), exprCost(info.ifFalse));
+      case binaryen.LoopId: {
+        const m = LOOP_LABEL.exec(info.name ?? '');
+        const trips = m ? Number(m[1]) : 1;
+        return 1 + trips * exprCost(info.body);
+      }
+      case binaryen.BreakId:
+        return 1 + exprCost(info.condition) + exprCost(info.value);
+      case binaryen.CallId:
+        return 1 + info.operands.reduce((n: number, c: Ref) => n + exprCost(c), 0) + functionCost(info.target);
+      default: {
+        let n = 1;
+        for (const key of ['value', 'left', 'right', 'ifTrue', 'ifFalse', 'condition']) {
+          if (typeof info[key] === 'number' && info[key] !== 0 && key !== 'value') n += exprCost(info[key]);
+          else if (key === 'value' && typeof info.value === 'number' && info.id !== binaryen.ConstId) n += exprCost(info.value);
+        }
+        return n;
+      }
+    }
+  };
+  return functionCost('run');
+}
+
+interface FnContext {
+  /** Local index for each checker local id (lets, vars, loop variables). */
+  locals: Map<number, number>;
+  /** Types of the locals beyond the parameters. */
+  vars: number[];
+  paramCount: number;
+  /** Unrolled loop variables and their value in the current copy. */
+  loopValues: Map<Symbol, number>;
+  /** Locals holding inputs read once at the start of the tick. */
+  cached: Map<string, number>;
+  fn: FnDecl | null;
+}
+
+class ModuleBuilder {
+  private readonly i32: number;
+  private readonly f32: number;
+  private readonly usedImports = new Set<'gr' | 'gw' | 'sr'>();
+  private loopCounter = 0;
+
+  constructor(private readonly b: Binaryen, private readonly m: binaryenType.Module, private readonly rule: CheckedRule) {
+    this.i32 = b.i32;
+    this.f32 = b.f32;
+  }
+
+  build(): void {
+    const { b, m, rule } = this;
+    for (const s of rule.states) {
+      const init = s.type === 'float' ? m.f32.const(s.initial) : m.i32.const(s.initial);
+      m.addGlobal(globalName(s.index), this.wasmType(s.type), true, init);
+    }
+    for (const fn of rule.fns) this.buildFn(fn);
+    this.buildRun();
+    // Imports are declared after the code so that only the ones used are added.
+    if (this.usedImports.has('gr')) m.addFunctionImport('gr', 'io', 'gr', b.i32, b.i32);
+    if (this.usedImports.has('gw')) m.addFunctionImport('gw', 'io', 'gw', b.createType([b.i32, b.i32]), b.none);
+    if (this.usedImports.has('sr')) m.addFunctionImport('sr', 'io', 'sr', b.i32, b.i32);
+    m.addFunctionExport('run', 'run');
+  }
+
+  private wasmType(t: Type): number {
+    return t === 'float' ? this.f32 : this.i32;
+  }
+
+  private newContext(fn: FnDecl | null, paramCount: number): FnContext {
+    return { locals: new Map(), vars: [], paramCount, loopValues: new Map(), cached: new Map(), fn };
+  }
+
+  private addLocal(ctx: FnContext, type: Type): number {
+    ctx.vars.push(this.wasmType(type));
+    return ctx.paramCount + ctx.vars.length - 1;
+  }
+
+  private buildFn(fn: FnDecl): void {
+    const ctx = this.newContext(fn, fn.params.length);
+    const body = this.tail(fn.body.statements, ctx, null);
+    const params = this.b.createType(fn.params.map((p) => this.wasmType(p.type)));
+    this.m.addFunction(fnName(fn), params, this.wasmType(fn.result), ctx.vars, body);
+  }
+
+  private buildRun(): void {
+    const { m, rule } = this;
+    const ctx = this.newContext(null, 1);
+    const prologue: Ref[] = [];
+    for (const input of rule.cachedInputs) {
+      const local = this.addLocal(ctx, 'int');
+      prologue.push(m.local.set(local, this.readInput(input)));
+      ctx.cached.set(`${input.io}:${input.index}`, local);
+    }
+    // A tick whose `requires` do not hold does nothing: the proofs that rely on them stay sound.
+    for (const req of rule.header.requires) {
+      prologue.push(m.if(this.not(this.expr(req, ctx)), m.return(m.i32.const(0))));
+    }
+    const body = this.tail(rule.tick.body.statements, ctx, m.i32.const(0));
+    m.addFunction('run', this.i32, this.i32, ctx.vars, prologue.length ? m.block(null, [...prologue, body], this.i32) : body);
+  }
+
+  private readInput(input: InputKey): Ref {
+    const name = input.io === 'sensor' ? 'sr' : 'gr';
+    this.usedImports.add(name);
+    return this.m.call(name, [this.m.i32.const(input.index)], this.i32);
+  }
+
+  // ---- statements ----------------------------------------------------------------------
+
+  /**
+   * Statements whose value is the function's result: a `return` at the end becomes the value
+   * itself rather than a branch, which is smaller. `fallback` is the value of falling off the end.
+   */
+  private tail(stmts: Stmt[], ctx: FnContext, fallback: Ref | null): Ref {
+    const { m } = this;
+    const out: Ref[] = [];
+    const resultType = ctx.fn ? this.wasmType(ctx.fn.result) : this.i32;
+    for (let i = 0; i < stmts.length; i++) {
+      const s = stmts[i];
+      const last = i === stmts.length - 1 || statementReturns(s);
+      if (last && s.kind === 'return') {
+        out.push(this.expr(s.value, ctx));
+        return m.block(null, out, resultType);
+      }
+      if (last && s.kind === 'if' && (s.else || fallback !== null)) {
+        const elseRef = !s.else ? this.cloneFallback(fallback!)
+          : s.else.kind === 'if' ? this.tail([s.else], ctx, fallback !== null ? this.cloneFallback(fallback) : null)
+            : this.tail(s.else.statements, ctx, fallback !== null ? this.cloneFallback(fallback) : null);
+        out.push(m.if(this.expr(s.cond, ctx), this.tail(s.then.statements, ctx, fallback), elseRef));
+        return m.block(null, out, resultType);
+      }
+      out.push(this.stmt(s, ctx));
+    }
+    if (fallback !== null) out.push(fallback);
+    return m.block(null, out, out.length ? this.b.auto : resultType);
+  }
+
+  /** binaryen expressions are trees: a fallback used twice must be a fresh node. */
+  private cloneFallback(ref: Ref): Ref {
+    return this.m.copyExpression(ref);
+  }
+
+  private block(block: Block, ctx: FnContext): Ref {
+    return this.m.block(null, block.statements.map((s) => this.stmt(s, ctx)), this.b.none);
+  }
+
+  private stmt(s: Stmt, ctx: FnContext): Ref {
+    const { m } = this;
+    switch (s.kind) {
+      case 'let': {
+        const sym = s.symbol!;
+        const local = this.addLocal(ctx, (sym as { type: Type }).type);
+        ctx.locals.set((sym as { id: number }).id, local);
+        return m.local.set(local, this.expr(s.init, ctx));
+      }
+      case 'assign': {
+        const sym = s.symbol!;
+        const value = this.expr(s.value, ctx);
+        if (sym.kind === 'state') return m.global.set(globalName(sym.index), value);
+        return m.local.set(ctx.locals.get((sym as { id: number }).id)!, value);
+      }
+      case 'io-assign': {
+        this.usedImports.add('gw');
+        // The host treats any nonzero level as high, so a bool or an int needs no normalizing.
+        return m.call('gw', [this.expr(s.target, ctx), this.expr(s.value, ctx)], this.b.none);
+      }
+      case 'if': {
+        const otherwise = !s.else ? undefined : s.else.kind === 'if' ? this.stmt(s.else, ctx) : this.block(s.else, ctx);
+        return m.if(this.expr(s.cond, ctx), this.block(s.then, ctx), otherwise);
+      }
+      case 'for':
+        return this.forLoop(s, ctx);
+      case 'repeat': {
+        const n = s.count.constant!;
+        if (n <= 0) return m.nop();
+        if (n === 1) return this.block(s.body, ctx);
+        const counter = this.addLocal(ctx, 'int');
+        const label = this.loopLabel(n);
+        return m.block(null, [
+          m.local.set(counter, m.i32.const(n)),
+          m.loop(label, m.block(null, [
+            this.block(s.body, ctx),
+            m.br(label, m.local.tee(counter, m.i32.sub(m.local.get(counter, this.i32), m.i32.const(1)), this.i32)),
+          ])),
+        ]);
+      }
+      case 'return':
+        return m.return(this.expr(s.value, ctx));
+      default:
+        throw new Error(`internal compiler error: statement ${s.kind} outside a test`);
+    }
+  }
+
+  private loopLabel(trips: number): string {
+    return `trips${trips}_${this.loopCounter++}`;
+  }
+
+  private forLoop(s: ForStmt, ctx: FnContext): Ref {
+    const { m } = this;
+    const sym = s.symbol as Extract<Symbol, { kind: 'loop' }>;
+    if (sym.to < sym.from) return m.nop();
+    if (s.unrolled) {
+      const copies: Ref[] = [];
+      for (let v = sym.from; v <= sym.to; v++) {
+        ctx.loopValues.set(sym, v);
+        copies.push(this.block(s.body, ctx));
+      }
+      ctx.loopValues.delete(sym);
+      return m.block(null, copies);
+    }
+    const local = this.addLocal(ctx, 'int');
+    ctx.locals.set(sym.id, local);
+    const label = this.loopLabel(sym.to - sym.from + 1);
+    // Test before the increment so that a bound of INT_MAX cannot wrap into an endless loop.
+    return m.block(null, [
+      m.local.set(local, m.i32.const(sym.from)),
+      m.loop(label, m.block(null, [
+        this.block(s.body, ctx),
+        m.if(m.i32.ne(m.local.get(local, this.i32), m.i32.const(sym.to)), m.block(null, [
+          m.local.set(local, m.i32.add(m.local.get(local, this.i32), m.i32.const(1))),
+          m.br(label),
+        ])),
+      ])),
+    ]);
+  }
+
+  // ---- expressions ---------------------------------------------------------------------
+
+  private constant(type: Type, value: number): Ref {
+    return type === 'float' ? this.m.f32.const(value) : this.m.i32.const(value);
+  }
+
+  private not(ref: Ref): Ref {
+    return this.m.i32.eqz(ref);
+  }
+
+  /** The value of an expression that depends only on constants and unrolled loop variables, if any. */
+  private folded(e: Expr, ctx: FnContext): number | undefined {
+    if (e.constant !== undefined) return e.constant;
+    if (e.kind === 'name' && e.symbol?.kind === 'loop') return ctx.loopValues.get(e.symbol);
+    return undefined;
+  }
+
+  expr(e: Expr, ctx: FnContext): Ref {
+    const { m } = this;
+    const type = e.type!;
+    const value = this.folded(e, ctx);
+    if (value !== undefined) return this.constant(type, value);
+    switch (e.kind) {
+      case 'name': {
+        const sym = e.symbol!;
+        switch (sym.kind) {
+          case 'state': return m.global.get(globalName(sym.index), this.wasmType(sym.type));
+          case 'param': return m.local.get(sym.index, this.wasmType(sym.type));
+          case 'local': return m.local.get(ctx.locals.get(sym.id)!, this.wasmType(sym.type));
+          case 'loop': return m.local.get(ctx.locals.get(sym.id)!, this.i32);
+          default: throw new Error(`internal compiler error: name ${sym.name} has no value`);
+        }
+      }
+      case 'now':
+        return m.local.get(0, this.i32);
+      case 'unary': {
+        const x = this.expr(e.operand, ctx);
+        if (e.op === '!') return m.i32.eqz(x);
+        if (e.op === '~') return m.i32.xor(x, m.i32.const(-1));
+        return type === 'float' ? m.f32.neg(x) : m.i32.sub(m.i32.const(0), x);
+      }
+      case 'binary':
+        return this.binary(e, ctx);
+      case 'cond':
+        return m.if(this.expr(e.cond, ctx), this.expr(e.then, ctx), this.expr(e.else, ctx));
+      case 'call':
+        return this.call(e, ctx);
+      default:
+        throw new Error(`internal compiler error: ${e.kind} in rule code`);
+    }
+  }
+
+  private binary(e: BinaryExpr, ctx: FnContext): Ref {
+    const { m } = this;
+    const operandType = e.left.type!;
+    const special = this.bitComparison(e, ctx);
+    if (special !== null) return special;
+    if (e.op === '&&') return m.if(this.expr(e.left, ctx), this.expr(e.right, ctx), m.i32.const(0));
+    if (e.op === '||') return m.if(this.expr(e.left, ctx), m.i32.const(1), this.expr(e.right, ctx));
+    if (e.op === '/' && operandType === 'int') return this.intDivide(this.expr(e.left, ctx), e.left, this.expr(e.right, ctx), e.right, ctx);
+    const a = this.expr(e.left, ctx);
+    const b = this.expr(e.right, ctx);
+    if (operandType === 'float') {
+      const f = m.f32;
+      switch (e.op) {
+        case '+': return f.add(a, b);
+        case '-': return f.sub(a, b);
+        case '*': return f.mul(a, b);
+        case '/': return f.div(a, b);
+        case '==': return f.eq(a, b);
+        case '!=': return f.ne(a, b);
+        case '<': return f.lt(a, b);
+        case '<=': return f.le(a, b);
+        case '>': return f.gt(a, b);
+        case '>=': return f.ge(a, b);
+      }
+    }
+    const i = m.i32;
+    switch (e.op) {
+      case '+': return i.add(a, b);
+      case '-': return i.sub(a, b);
+      case '*': return i.mul(a, b);
+      // rem_s does not trap on INT_MIN % -1 (it gives 0); the divisor is proven nonzero.
+      case '%': return i.rem_s(a, b);
+      case '<<': return i.shl(a, b);
+      case '>>': return i.shr_s(a, b);
+      case '&': return i.and(a, b);
+      case '|': return i.or(a, b);
+      case '^': return i.xor(a, b);
+      case '==': return i.eq(a, b);
+      case '!=': return i.ne(a, b);
+      case '<': return i.lt_s(a, b);
+      case '<=': return i.le_s(a, b);
+      case '>': return i.gt_s(a, b);
+      case '>=': return i.ge_s(a, b);
+    }
+    throw new Error(`internal compiler error: operator ${e.op} on ${operandType}`);
+  }
+
+  /** A value known to be 0 or 1 (a GPIO read, a bool converted to int) compared with 0 or 1 is itself or its negation. */
+  private bitComparison(e: BinaryExpr, ctx: FnContext): Ref | null {
+    if (e.left.type !== 'int' || !['==', '!=', '<', '<=', '>', '>='].includes(e.op)) return null;
+    let subject = e.left;
+    let k = this.folded(e.right, ctx);
+    let op = e.op;
+    if (k === undefined) {
+      k = this.folded(e.left, ctx);
+      subject = e.right;
+      const flip: Record<string, string> = { '<': '>', '<=': '>=', '>': '<', '>=': '<=' };
+      op = (flip[op] ?? op) as BinaryExpr['op'];
+    }
+    if (k === undefined || !isBit(subject.range) || (k !== 0 && k !== 1)) return null;
+    // For a value v in {0, 1}: which comparisons with k are "v", which are "!v".
+    const truth = (v: number) => ({ '==': v === k, '!=': v !== k, '<': v < k!, '<=': v <= k!, '>': v > k!, '>=': v >= k! })[op as '=='];
+    const at0 = truth(0);
+    const at1 = truth(1);
+    const x = this.expr(subject, ctx);
+    if (!at0 && at1) return x;
+    if (at0 && !at1) return this.m.i32.eqz(x);
+    return null;
+  }
+
+  /** `a / b` with b proven nonzero; INT_MIN / -1 must wrap, and wasm's div_s would trap on it. */
+  private intDivide(a: Ref, left: Expr, b: Ref, right: Expr, ctx: FnContext): Ref {
+    const { m } = this;
+    if (!contains(right.range, -1) || !contains(left.range, INT_MIN)) return m.i32.div_s(a, b);
+    const ta = this.addLocal(ctx, 'int');
+    const tb = this.addLocal(ctx, 'int');
+    return m.block(null, [
+      m.local.set(ta, a),
+      m.local.set(tb, b),
+      m.if(m.i32.eq(m.local.get(tb, this.i32), m.i32.const(-1)),
+        m.i32.sub(m.i32.const(0), m.local.get(ta, this.i32)),
+        m.i32.div_s(m.local.get(ta, this.i32), m.local.get(tb, this.i32))),
+    ], this.i32);
+  }
+
+  /** Evaluates `e` once into a local unless it is already cheap to repeat. */
+  private reusable(e: Expr, ctx: FnContext): { first: Ref; again: () => Ref } {
+    const { m } = this;
+    const type = this.wasmType(e.type!);
+    const folded = this.folded(e, ctx);
+    if (folded !== undefined) return { first: this.constant(e.type!, folded), again: () => this.constant(e.type!, folded) };
+    if (e.kind === 'name' || e.kind === 'now') return { first: this.expr(e, ctx), again: () => this.expr(e, ctx) };
+    const local = this.addLocal(ctx, e.type!);
+    return { first: m.local.tee(local, this.expr(e, ctx), type), again: () => m.local.get(local, type) };
+  }
+
+  private call(e: CallExpr, ctx: FnContext): Ref {
+    const { m } = this;
+    const type = e.type!;
+    const argType = e.args[0]?.type;
+    switch (e.callee) {
+      case 'sensor':
+      case 'gpio': {
+        const index = this.folded(e.args[0], ctx)!;
+        const cached = ctx.cached.get(`${e.callee}:${index}`);
+        if (cached !== undefined) return m.local.get(cached, this.i32);
+        return this.readInput({ io: e.callee, index });
+      }
+      case 'min':
+      case 'max':
+        return this.minMax(e.callee, e.args[0], e.args[1], ctx);
+      case 'clamp': {
+        const lower = this.minMaxRefs('max', e.args[0], e.args[1], ctx);
+        const upper = this.reusable(e.args[2], ctx);
+        if (type === 'float') return m.f32.min(lower, upper.first);
+        const t = this.addLocal(ctx, 'int');
+        return m.select(m.local.tee(t, lower, this.i32), upper.first, m.i32.lt_s(m.local.get(t, this.i32), upper.again()));
+      }
+      case 'abs': {
+        if (type === 'float') return m.f32.abs(this.expr(e.args[0], ctx));
+        if (e.args[0].range && e.args[0].range.lo >= 0) return this.expr(e.args[0], ctx);
+        const x = this.reusable(e.args[0], ctx);
+        return m.select(m.i32.sub(m.i32.const(0), x.first), x.again(), m.i32.lt_s(x.again(), m.i32.const(0)));
+      }
+      case 'div': {
+        const divisor = this.reusable(e.args[1], ctx);
+        if (type === 'float') {
+          return m.if(m.f32.eq(divisor.first, m.f32.const(0)), this.expr(e.args[2], ctx),
+            m.f32.div(this.expr(e.args[0], ctx), divisor.again()));
+        }
+        if (excludesZero(e.args[1].range)) {
+          return this.intDivide(this.expr(e.args[0], ctx), e.args[0], divisor.first, e.args[1], ctx);
+        }
+        return m.if(m.i32.eqz(divisor.first), this.expr(e.args[2], ctx),
+          this.intDivide(this.expr(e.args[0], ctx), e.args[0], divisor.again(), e.args[1], ctx));
+      }
+      case 'int': {
+        const x = this.expr(e.args[0], ctx);
+        if (argType !== 'float') return x;
+        return this.saturatingTruncate(x, ctx);
+      }
+      case 'float':
+        return argType === 'float' ? this.expr(e.args[0], ctx) : m.f32.convert_s.i32(this.expr(e.args[0], ctx));
+      case 'bool': {
+        if (argType === 'bool' || (argType === 'int' && isBit(e.args[0].range))) return this.expr(e.args[0], ctx);
+        if (argType === 'float') return m.f32.ne(this.expr(e.args[0], ctx), m.f32.const(0));
+        return m.i32.ne(this.expr(e.args[0], ctx), m.i32.const(0));
+      }
+      default:
+        return m.call(fnName(e.fn!), e.args.map((a) => this.expr(a, ctx)), this.wasmType(type));
+    }
+  }
+
+  private minMax(which: 'min' | 'max', a: Expr, b: Expr, ctx: FnContext): Ref {
+    return this.minMaxRefs(which, a, b, ctx);
+  }
+
+  private minMaxRefs(which: 'min' | 'max', a: Expr, b: Expr, ctx: FnContext): Ref {
+    const { m } = this;
+    if (a.type === 'float') {
+      const x = this.expr(a, ctx);
+      const y = this.expr(b, ctx);
+      return which === 'min' ? m.f32.min(x, y) : m.f32.max(x, y);
+    }
+    const x = this.reusable(a, ctx);
+    const y = this.reusable(b, ctx);
+    const pick = which === 'min' ? m.i32.lt_s(x.again(), y.again()) : m.i32.gt_s(x.again(), y.again());
+    return m.select(x.first, y.first, pick);
+  }
+
+  /** float to int that saturates and maps NaN to 0 with MVP instructions only (no trunc_sat). */
+  private saturatingTruncate(x: Ref, ctx: FnContext): Ref {
+    const { m } = this;
+    const t = this.addLocal(ctx, 'float');
+    const get = () => m.local.get(t, this.f32);
+    return m.block(null, [
+      m.local.set(t, x),
+      m.if(m.f32.ne(get(), get()), m.i32.const(0),
+        m.if(m.f32.ge(get(), m.f32.const(2147483648)), m.i32.const(2147483647),
+          m.if(m.f32.lt(get(), m.f32.const(-2147483648)), m.i32.const(-2147483648),
+            m.i32.trunc_s.f32(get())))),
+    ], this.i32);
+  }
+}
+
+/** The WebAssembly text of a binary module, for `rules inspect`; null when binaryen cannot read it. */
+export async function wasmToText(bytes: Uint8Array): Promise<string | null> {
+  const binaryen = await loadBinaryen();
+  let module: binaryenType.Module | null = null;
+  try {
+    module = binaryen.readBinary(bytes);
+    return module.emitText();
+  } catch {
+    return null;
+  } finally {
+    module?.dispose();
+  }
+}

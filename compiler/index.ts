@@ -1,0 +1,124 @@
+// The compiler's front door: source text and a target in, diagnostics and (when there are no
+// errors) a size-checked artifact with its manifest out. Phases run in order, sharing one collector.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Diagnostics, SourceMap, type Diagnostic } from './diagnostics.js';
+import { lex } from './lexer.js';
+import { parse } from './parser.js';
+import { check, type CheckedRule } from './checker.js';
+import { generate, type StateSlot } from './codegen.js';
+import { loadTarget, type TargetProfile } from './targets.js';
+import { ABI_VERSION, COMPILER_NAME, type Manifest } from './manifest.js';
+import { parseWasmModule } from '../engine/wasm-module.js';
+import type { Program } from './ast.js';
+
+export interface CompileOptions {
+  target: string | TargetProfile;
+  /** Shown in diagnostics. */
+  file?: string;
+  /** The rule's version for the manifest and anti-rollback; default 1. */
+  ruleVersion?: number;
+}
+
+export interface Artifact {
+  wasm: Uint8Array;
+  manifest: Manifest;
+  stateSlots: StateSlot[];
+}
+
+export interface CompileResult {
+  file: string;
+  source: string;
+  target: TargetProfile;
+  diagnostics: Diagnostic[];
+  program?: Program;
+  rule?: CheckedRule;
+  artifact?: Artifact;
+}
+
+let cachedVersion: string | null = null;
+
+/** The compiler's version, from package.json: part of every manifest. */
+export function compilerVersion(): string {
+  if (cachedVersion) return cachedVersion;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+      if (pkg.name === 'rules') return (cachedVersion = String(pkg.version));
+    } catch { /* keep looking upward */ }
+    dir = dirname(dir);
+  }
+  return (cachedVersion = '0.0.0');
+}
+
+export function sha256(data: Uint8Array | string): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** Front end only: parse and check. Used by `rules check` and by `compile`. */
+export function analyze(source: string, options: CompileOptions): CompileResult {
+  const target = typeof options.target === 'string' ? loadTarget(options.target) : options.target;
+  const file = options.file ?? '<source>';
+  const diagnostics = new Diagnostics();
+  const map = new SourceMap(source);
+  const tokens = lex(source, map, diagnostics);
+  const program = parse(tokens, diagnostics);
+  const rule = check(program, target, diagnostics) ?? undefined;
+  return { file, source, target, diagnostics: diagnostics.sorted(), program, rule: diagnostics.hasErrors ? undefined : rule };
+}
+
+export async function compile(source: string, options: CompileOptions): Promise<CompileResult> {
+  const result = analyze(source, options);
+  if (!result.rule) return result;
+  const { rule, target } = result;
+  const diagnostics = new Diagnostics();
+  diagnostics.items.push(...result.diagnostics);
+  const code = await generate(rule);
+  const header = rule.header;
+  if (code.maxInstructionsPerTick > target.maxInstructionsPerTick) {
+    diagnostics.error('E0506', rule.tick.span,
+      `one tick executes up to ${code.maxInstructionsPerTick} instructions; target ${target.name} allows ${target.maxInstructionsPerTick}`,
+      'do less per tick: fewer loop iterations, or spread the work over several ticks');
+  }
+  if (code.wasm.length > target.maxArtifactBytes) {
+    diagnostics.error('E0501', header.nameSpan,
+      `rule \`${header.name}\` compiles to ${code.wasm.length} bytes; target ${target.name} allows ${target.maxArtifactBytes}`,
+      'split the rule in two, or simplify it: the notes show where the bytes go',
+      sizeNotes(code.wasm));
+  }
+  result.diagnostics = diagnostics.sorted();
+  if (diagnostics.hasErrors) return result;
+  const manifest: Manifest = {
+    rule: header.name,
+    description: header.description,
+    version: options.ruleVersion ?? 1,
+    target: target.name,
+    abi: ABI_VERSION,
+    size: code.wasm.length,
+    sha256: sha256(code.wasm),
+    imports: code.imports,
+    capabilities: rule.capabilities,
+    periodMs: rule.periodMs,
+    stateSlots: code.stateSlots.filter((s) => s.global !== null).length,
+    maxInstructionsPerTick: code.maxInstructionsPerTick,
+    sourceSha256: sha256(source),
+    compiler: { name: COMPILER_NAME, version: compilerVersion() },
+  };
+  result.artifact = { wasm: code.wasm, manifest, stateSlots: code.stateSlots };
+  return result;
+}
+
+/** Where the bytes of an oversized artifact go: sections, then functions by body size. */
+function sizeNotes(wasm: Uint8Array): string[] {
+  const parsed = parseWasmModule(wasm);
+  if (!parsed.ok) return [];
+  const m = parsed.module;
+  const notes = [`by section: ${m.sections.map((s) => `${s.name} ${s.totalSize} B`).join(', ')}`];
+  const bodies = [...m.codes].sort((a, b) => b.size - a.size);
+  const imported = m.imports.filter((i) => i.kind === 'func').length;
+  notes.push(`biggest contributors: ${bodies.map((c) => `${c.functionIndex - imported === m.codes.length - 1 ? '`on tick`' : `function #${c.functionIndex}`} ${c.size} B, ${c.instructionCount} instructions`).join('; ')}`);
+  return notes;
+}

@@ -1,0 +1,51 @@
+// The manifest that travels next to every artifact (device-abi.md): what a host needs to
+// validate, schedule and report a rule. Key order is fixed so manifests are byte-reproducible.
+
+export const ABI_VERSION = 1;
+export const COMPILER_NAME = 'rules';
+
+export type ImportName = 'io.gr' | 'io.gw' | 'io.sr';
+
+export interface Capabilities {
+  sensor: number[];
+  gpio_in: number[];
+  gpio_out: number[];
+}
+
+export interface Manifest {
+  rule: string;
+  description: string;
+  version: number;
+  target: string;
+  abi: number;
+  size: number;
+  sha256: string;
+  imports: ImportName[];
+  capabilities: Capabilities;
+  periodMs: number;
+  stateSlots: number;
+  maxInstructionsPerTick: number;
+  sourceSha256: string;
+  compiler: { name: string; version: string };
+}
+
+/** Serializes a manifest with a fixed key order and a trailing newline. */
+export function manifestJson(m: Manifest): string {
+  const ordered: Manifest = {
+    rule: m.rule,
+    description: m.description,
+    version: m.version,
+    target: m.target,
+    abi: m.abi,
+    size: m.size,
+    sha256: m.sha256,
+    imports: [...m.imports],
+    capabilities: { sensor: [...m.capabilities.sensor], gpio_in: [...m.capabilities.gpio_in], gpio_out: [...m.capabilities.gpio_out] },
+    periodMs: m.periodMs,
+    stateSlots: m.stateSlots,
+    maxInstructionsPerTick: m.maxInstructionsPerTick,
+    sourceSha256: m.sourceSha256,
+    compiler: { name: m.compiler.name, version: m.compiler.version },
+  };
+  return JSON.stringify(ordered, null, 2) + '\n';
+}

@@ -1,0 +1,13 @@
+// The engine's public API: artifact reading and validation, and loading rules on wasm3 or on Node's WebAssembly.
+export {
+  CapabilityViolation, HOST_CALL_TRAP, RuleNotRunnable, RuleRejected, RuleTrap, loadRule, loadRuleOnNode, wasm3Version,
+  type EngineBackend, type LoadRuleOptions, type LoadedRule, type RuleIo, type RuleState,
+} from './engine.js';
+export { Wasm3Unavailable } from './native-addon.js';
+export { ABI_IMPORTS, RUN_EXPORT, RUN_TYPE, sha256Hex, validateArtifact } from './validate.js';
+export {
+  describeFuncType, exportAllGlobals, mvpProblems, parseWasmModule,
+  type CodeBody, type CustomSection, type Export, type ExternalKind, type FuncType, type Global, type Import,
+  type ImportDescription, type InitExpression, type Limits, type ParseResult, type RewriteResult, type SectionInfo,
+  type ValueType, type WasmModule,
+} from './wasm-module.js';

@@ -1,0 +1,124 @@
+// Runs a rule's `test` blocks against its artifact on an engine (wasm3 by default): inputs are set
+// on a simulated board, `tick` calls the artifact's `run`, `expect` is checked against what it did.
+import type { Expr, TestDecl } from '../compiler/ast.js';
+import type { CompileResult } from '../compiler/index.js';
+import { SourceMap } from '../compiler/diagnostics.js';
+import { loadRule, loadRuleOnNode, RuleTrap, type LoadedRule } from '../engine/engine.js';
+import { RuleInterpreter, type EvalContext } from './interpreter.js';
+import { SimulatedBoard } from './board.js';
+
+export type Backend = 'wasm3' | 'node';
+
+export interface ExpectFailure {
+  line: number;
+  column: number;
+  /** The `expect` line as written. */
+  source: string;
+  /** Each input, output, state or result the condition read, with the value it saw. */
+  values: { expression: string; value: number }[];
+  message: string;
+}
+
+export interface TestOutcome {
+  name: string;
+  passed: boolean;
+  failure?: ExpectFailure;
+  ticks: number;
+}
+
+/** Runs every test of a compiled rule. The result must carry `rule` and `artifact`. */
+export function runRuleTests(result: CompileResult, backend: Backend = 'wasm3'): TestOutcome[] {
+  return result.rule!.tests.map((test) => runOne(result, test, backend));
+}
+
+function runOne(result: CompileResult, test: TestDecl, backend: Backend): TestOutcome {
+  const rule = result.rule!;
+  const artifact = result.artifact!;
+  const board = new SimulatedBoard();
+  const load = backend === 'wasm3' ? loadRule : loadRuleOnNode;
+  const loaded: LoadedRule = load(artifact.wasm, { manifest: artifact.manifest, target: result.target, io: board.io() });
+  const interpreter = new RuleInterpreter(rule);
+  const map = new SourceMap(result.source);
+  let now = 0;
+  let nextNow = 0;
+  let lastResult = 0;
+  let ticks = 0;
+  const ctx = (): EvalContext => ({
+    stateValue: (index) => stateValue(result, loaded, index),
+    sensor: (ch) => board.sensors.get(ch) ?? 0,
+    gpio: (pin) => (rule.capabilities.gpio_out.includes(pin) ? board.outputs.get(pin) ?? 0 : board.inputs.get(pin) ?? 0),
+    now,
+    result: lastResult,
+  });
+  try {
+    for (const s of test.body.statements) {
+      if (s.kind === 'io-assign') {
+        const index = interpreter.evaluate(s.target, ctx());
+        const value = interpreter.evaluate(s.value, ctx());
+        if (s.io === 'sensor') board.sensors.set(index, value);
+        else board.inputs.set(index, value);
+      } else if (s.kind === 'tick') {
+        now = s.at ? interpreter.evaluate(s.at, ctx()) : nextNow;
+        lastResult = loaded.run(now);
+        ticks++;
+        nextNow = (now + (lastResult > 0 ? lastResult : rule.periodMs)) | 0;
+      } else if (s.kind === 'expect') {
+        if (!interpreter.evaluate(s.cond, ctx())) {
+          return {
+            name: test.name, passed: false, ticks,
+            failure: {
+              line: s.span.line, column: s.span.column, source: map.lineText(s.span.line).trim(),
+              values: observed(s.cond, result.source, interpreter, ctx()),
+              message: 'the condition is false',
+            },
+          };
+        }
+      }
+    }
+  } catch (e) {
+    const trap = e instanceof RuleTrap || e instanceof UnobservableState;
+    if (!trap) throw e;
+    return {
+      name: test.name, passed: false, ticks,
+      failure: { line: test.span.line, column: test.span.column, source: `test "${test.name}"`, values: [], message: (e as Error).message },
+    };
+  } finally {
+    loaded.close();
+  }
+  return { name: test.name, passed: true, ticks };
+}
+
+export class UnobservableState extends Error {}
+
+/** A state's value on the engine; a state the optimizer removed either never changes or is never read. */
+function stateValue(result: CompileResult, loaded: LoadedRule, index: number): number {
+  const slot = result.artifact!.stateSlots[index];
+  if (slot.global !== null) return loaded.getGlobal(slot.global);
+  if (!slot.assigned) return slot.initial;
+  throw new UnobservableState(`state \`${slot.name}\` is never read by the rule, so the compiler removed it; a test cannot check it`);
+}
+
+/** The leaves of a condition that depend on the run (inputs, outputs, state, result), with their values. */
+function observed(cond: Expr, source: string, interpreter: RuleInterpreter, ctx: EvalContext): { expression: string; value: number }[] {
+  const out: { expression: string; value: number }[] = [];
+  const seen = new Set<string>();
+  const visit = (e: Expr): void => {
+    if (e.constant !== undefined) return;
+    const leaf = e.kind === 'name' || e.kind === 'result' || e.kind === 'now'
+      || (e.kind === 'call' && (e.callee === 'sensor' || e.callee === 'gpio' || e.fn !== undefined));
+    if (leaf) {
+      const text = source.slice(e.span.start, e.span.end);
+      if (!seen.has(text)) {
+        seen.add(text);
+        out.push({ expression: text, value: interpreter.evaluate(e, ctx) });
+      }
+      return;
+    }
+    if (e.kind === 'unary') visit(e.operand);
+    else if (e.kind === 'binary') { visit(e.left); visit(e.right); }
+    else if (e.kind === 'cond') { visit(e.cond); visit(e.then); visit(e.else); }
+    else if (e.kind === 'call') e.args.forEach(visit);
+  };
+  visit(cond);
+  return out;
+}
