@@ -70,8 +70,11 @@ export interface IfStmt { kind: 'if'; span: Span; cond: Expr; then: Block; else:
 export interface ForStmt {
   kind: 'for'; span: Span; variable: string; variableSpan: Span; from: Expr; to: Expr; body: Block;
   symbol?: Symbol;
-  /** Filled by the checker: the loop variable picks a pin or channel, so the loop is unrolled. */
-  unrolled?: boolean;
+  /**
+   * Filled by the checker: the loop variable picks a pin or channel. Each iteration then reads a
+   * constant pin or channel, as if unrolled; codegen may still emit a loop when that is smaller.
+   */
+  picksIo?: boolean;
 }
 export interface RepeatStmt { kind: 'repeat'; span: Span; count: Expr; body: Block }
 export interface ReturnStmt { kind: 'return'; span: Span; value: Expr }

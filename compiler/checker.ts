@@ -143,7 +143,8 @@ class Checker {
       this.block(test.body, { where: 'test', scope: new Scope(this.globals), facts: new Map(), loops: [] });
     }
     this.checkRecursion(fns);
-    this.checkUnusedCapabilities(header);
+    // After an error, unused-capability warnings are mostly echoes of code that did not parse or check.
+    if (!this.d.hasErrors) this.checkUnusedCapabilities(header);
     if (this.states.length > this.target.maxStateSlots) {
       const extra = this.states[this.target.maxStateSlots];
       this.d.error('E0502', extra.span,
@@ -247,7 +248,7 @@ class Checker {
         continue;
       }
       // Conjuncts of the form `input OP constant` narrow the input's range for every proof.
-      for (const [key, op, k, type] of this.comparisonFacts(req, false)) {
+      for (const [key, op, k, type] of this.comparisonFacts(req, true)) {
         if (!key.startsWith('sensor:') && !key.startsWith('gpio:')) continue;
         const before = this.inputRanges.get(key) ?? fullRange(type);
         this.inputRanges.set(key, narrow(before, op, k, type));
@@ -270,13 +271,12 @@ class Checker {
   private checkConst(name: string, span: Span, value: Expr): void {
     const ctx: Ctx = { where: 'const', scope: this.globals, facts: new Map(), loops: [] };
     const type = this.expr(value, ctx);
-    if (!type) return;
-    if (value.constant === undefined) {
+    if (type && value.constant === undefined) {
       this.d.error('E0311', value.span, `the value of \`${name}\` is not a constant`,
         'a `const` may use only literals and other consts');
-      return;
     }
-    const sym = { kind: 'const' as const, name, type, value: value.constant, span };
+    // A const whose value is in error is still declared, so its uses do not report it missing.
+    const sym = { kind: 'const' as const, name, type: type ?? 'int', value: value.constant ?? 0, span };
     if (this.defineGlobal(sym)) this.consts.set(name, sym);
   }
 
@@ -871,27 +871,16 @@ class Checker {
 
   private loopSensorRange(arg: Expr): Range {
     let r: Range | null = null;
-    for (const ch of this.loopValues(arg)) {
+    for (const ch of loopConstantValues(arg, loopSymbolsIn(arg))) {
       const one = this.inputRanges.get(`sensor:${ch}`) ?? fullRange('int');
       r = r ? join(r, one) : one;
     }
     return r ?? fullRange('int');
   }
 
-  /** The values a loop-dependent pin or channel expression takes. */
-  private loopValues(arg: Expr): number[] {
-    if (arg.kind === 'name' && arg.symbol?.kind === 'loop') {
-      const s = arg.symbol;
-      const out: number[] = [];
-      for (let v = Math.min(s.from, s.to); v <= Math.max(s.from, s.to); v++) out.push(v);
-      return out;
-    }
-    return [];
-  }
-
   /**
-   * Checks a pin or channel argument: constant (returns it) or an enclosing `for` variable
-   * (returns -1 and marks the loop unrolled). Reports undeclared use.
+   * Checks a pin or channel argument: constant (returns it) or an expression of enclosing `for`
+   * variables (returns -1, checks every value it takes, and marks the loops). Reports undeclared use.
    */
   private ioIndex(io: 'sensor' | 'gpio', arg: Expr, ctx: Ctx, purpose: 'read' | 'write' | 'test-set' | 'test-read'): number | null {
     const kind: CapabilityKind = io === 'sensor' ? 'sensor' : purpose === 'write' ? 'gpio_out' : 'gpio_in';
@@ -904,17 +893,17 @@ class Checker {
     }
     let values: number[];
     let index: number;
+    const loops = ctx.where === 'test' ? [] : loopSymbolsIn(arg);
     if (arg.constant !== undefined) {
       values = [arg.constant];
       index = arg.constant;
-    } else if (arg.kind === 'name' && arg.symbol?.kind === 'loop' && ctx.where !== 'test') {
-      const loop = ctx.loops.find((l) => l.symbol === arg.symbol);
-      if (loop) loop.unrolled = true;
-      values = this.loopValues(arg);
+    } else if (loops.length > 0 && loops.every((s) => ctx.loops.some((l) => l.symbol === s)) && isLoopConstant(arg)) {
+      for (const l of ctx.loops) if (l.symbol && loops.includes(l.symbol)) l.picksIo = true;
+      values = [...new Set(loopConstantValues(arg, loops))].sort((x, y) => x - y);
       index = -1;
     } else {
       this.d.error('E0351', arg.span, `the ${noun} must be a constant`,
-        `use a literal, a const, or the variable of an enclosing \`for\` loop`);
+        `use a literal, a const, or an expression of the variable of an enclosing \`for\` loop`);
       return null;
     }
     for (const v of values) {
@@ -1051,7 +1040,7 @@ class Checker {
         case 'call':
           if ((e.callee === 'sensor' || e.callee === 'gpio') && e.args.length === 1) {
             const a = e.args[0];
-            const index = a.constant ?? (a.kind === 'name' && a.symbol ? loopValue.get(a.symbol) : undefined);
+            const index = evaluateWith(a, loopValue);
             if (index !== undefined) add(`${e.callee}:${index}`, many);
             return;
           }
@@ -1076,7 +1065,7 @@ class Checker {
           return;
         case 'for': {
           const sym = s.symbol as Extract<Symbol, { kind: 'loop' }>;
-          if (s.unrolled) {
+          if (s.picksIo) {
             for (let v = sym.from; v <= sym.to; v++) visitBlock(s.body, many, new Map(loopValue).set(sym, v));
           } else if (sym.to >= sym.from) {
             visitBlock(s.body, sym.to > sym.from ? 2 : many, loopValue);
@@ -1100,6 +1089,85 @@ class Checker {
       out.push({ io: io as 'sensor' | 'gpio', index: Number(index) });
     }
     return out.sort((a, b) => (a.io === b.io ? a.index - b.index : a.io < b.io ? 1 : -1));
+  }
+}
+
+/** Loop variables an expression refers to. */
+export function loopSymbolsIn(e: Expr): Symbol[] {
+  const out = new Set<Symbol>();
+  const visit = (x: Expr): void => {
+    if (x.kind === 'name' && x.symbol?.kind === 'loop') out.add(x.symbol);
+    else if (x.kind === 'unary') visit(x.operand);
+    else if (x.kind === 'binary') { visit(x.left); visit(x.right); }
+    else if (x.kind === 'cond') { visit(x.cond); visit(x.then); visit(x.else); }
+    else if (x.kind === 'call') x.args.forEach(visit);
+  };
+  visit(e);
+  return [...out];
+}
+
+/** Built from constants, loop variables and pure operators only: its value is known per iteration. */
+function isLoopConstant(e: Expr): boolean {
+  if (e.constant !== undefined) return true;
+  switch (e.kind) {
+    case 'name': return e.symbol?.kind === 'loop';
+    case 'unary': return isLoopConstant(e.operand);
+    case 'binary': return isLoopConstant(e.left) && isLoopConstant(e.right);
+    case 'cond': return isLoopConstant(e.cond) && isLoopConstant(e.then) && isLoopConstant(e.else);
+    case 'call': return !e.fn && e.callee !== 'sensor' && e.callee !== 'gpio' && e.args.every(isLoopConstant);
+    default: return false;
+  }
+}
+
+/** Every value `e` takes over all combinations of the given loop variables. */
+function loopConstantValues(e: Expr, loops: Symbol[]): number[] {
+  const out: number[] = [];
+  const bind = (i: number, bindings: Map<Symbol, number>): void => {
+    if (i === loops.length) {
+      const v = evaluateWith(e, bindings);
+      if (v !== undefined) out.push(v);
+      return;
+    }
+    const s = loops[i] as Extract<Symbol, { kind: 'loop' }>;
+    for (let v = s.from; v <= s.to; v++) bind(i + 1, new Map(bindings).set(s, v));
+  };
+  bind(0, new Map());
+  return out;
+}
+
+/**
+ * The value of an expression of constants and bound loop variables; undefined when it depends
+ * on anything else (or divides by zero).
+ */
+export function evaluateWith(e: Expr, bindings: Map<Symbol, number>): number | undefined {
+  if (e.constant !== undefined) return e.constant;
+  try {
+    switch (e.kind) {
+      case 'name': return e.symbol ? bindings.get(e.symbol) : undefined;
+      case 'unary': {
+        const v = evaluateWith(e.operand, bindings);
+        return v === undefined ? undefined : applyUnary(e.op, e.operand.type!, v);
+      }
+      case 'binary': {
+        const a = evaluateWith(e.left, bindings);
+        const b = evaluateWith(e.right, bindings);
+        return a === undefined || b === undefined ? undefined : applyBinary(e.op, e.left.type!, a, b);
+      }
+      case 'cond': {
+        const c = evaluateWith(e.cond, bindings);
+        return c === undefined ? undefined : evaluateWith(c ? e.then : e.else, bindings);
+      }
+      case 'call': {
+        if (e.fn || e.callee === 'sensor' || e.callee === 'gpio') return undefined;
+        const args = e.args.map((a) => evaluateWith(a, bindings));
+        if (args.some((a) => a === undefined)) return undefined;
+        return applyBuiltin(e.callee as BuiltinName, e.args.map((a) => a.type!), args as number[]);
+      }
+      default: return undefined;
+    }
+  } catch (err) {
+    if (err instanceof DivisionByZero) return undefined;
+    throw err;
   }
 }
 

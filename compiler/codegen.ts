@@ -2,7 +2,7 @@
 // the device ABI's shape, binaryen's size optimizations, and the worst-case instruction count.
 import type binaryenType from 'binaryen';
 import type { BinaryExpr, Block, CallExpr, Expr, FnDecl, ForStmt, Stmt, Symbol, Type } from './ast.js';
-import { statementReturns, type CheckedRule, type InputKey } from './checker.js';
+import { evaluateWith, loopSymbolsIn, statementReturns, type CheckedRule, type InputKey } from './checker.js';
 import { isBit, excludesZero, contains } from './ranges.js';
 import { INT_MIN } from './evaluate.js';
 import type { ImportName } from './manifest.js';
@@ -40,12 +40,38 @@ const IMPORTS: Record<'gr' | 'gw' | 'sr', ImportName> = { gr: 'io.gr', gw: 'io.g
 /** Loop labels carry their trip count, so the instruction count can be read off optimized code. */
 const LOOP_LABEL = /^trips(\d+)_/;
 
-export async function generate(rule: CheckedRule): Promise<CodegenResult> {
+/** Loops up to this many trips may be unrolled when that makes the artifact smaller. */
+const UNROLL_LIMIT = 16;
+
+interface Variant { unrollLoops: boolean }
+
+export interface Limits { maxBytes: number; maxInstructions: number }
+
+/**
+ * Generates the artifact. A rule with loops is built twice, loops kept and loops unrolled, and
+ * the smaller artifact that fits the limits wins: which is smaller depends on the loop body.
+ */
+export async function generate(rule: CheckedRule, limits: Limits): Promise<CodegenResult> {
   const binaryen = await loadBinaryen();
+  const variants: Variant[] = hasLoops(rule) ? [{ unrollLoops: false }, { unrollLoops: true }] : [{ unrollLoops: false }];
+  const results = variants.map((v) => generateVariant(binaryen, rule, v));
+  const fits = (r: CodegenResult) => r.wasm.length <= limits.maxBytes && r.maxInstructionsPerTick <= limits.maxInstructions;
+  results.sort((a, b) => Number(fits(b)) - Number(fits(a)) || a.wasm.length - b.wasm.length
+    || a.maxInstructionsPerTick - b.maxInstructionsPerTick);
+  return results[0];
+}
+
+function hasLoops(rule: CheckedRule): boolean {
+  const inBlock = (stmts: Stmt[]): boolean => stmts.some((s) => s.kind === 'for' || s.kind === 'repeat'
+    || (s.kind === 'if' && (inBlock(s.then.statements) || (!!s.else && inBlock(s.else.kind === 'if' ? [s.else] : s.else.statements)))));
+  return inBlock(rule.tick.body.statements) || rule.fns.some((f) => inBlock(f.body.statements));
+}
+
+function generateVariant(binaryen: Binaryen, rule: CheckedRule, variant: Variant): CodegenResult {
   const module = new binaryen.Module();
   try {
     module.setFeatures(binaryen.Features.MVP);
-    new ModuleBuilder(binaryen, module, rule).build();
+    new ModuleBuilder(binaryen, module, rule, variant).build();
     if (!module.validate()) throw new Error('internal compiler error: binaryen rejected the generated module');
     optimize(binaryen, module);
     return {
@@ -184,7 +210,8 @@ class ModuleBuilder {
   private readonly usedImports = new Set<'gr' | 'gw' | 'sr'>();
   private loopCounter = 0;
 
-  constructor(private readonly b: Binaryen, private readonly m: binaryenType.Module, private readonly rule: CheckedRule) {
+  constructor(private readonly b: Binaryen, private readonly m: binaryenType.Module, private readonly rule: CheckedRule,
+    private readonly variant: Variant) {
     this.i32 = b.i32;
     this.f32 = b.f32;
   }
@@ -316,6 +343,9 @@ class ModuleBuilder {
         const n = s.count.constant!;
         if (n <= 0) return m.nop();
         if (n === 1) return this.block(s.body, ctx);
+        if (this.variant.unrollLoops && n <= UNROLL_LIMIT) {
+          return m.block(null, Array.from({ length: n }, () => this.block(s.body, ctx)));
+        }
         const counter = this.addLocal(ctx, 'int');
         const label = this.loopLabel(n);
         return m.block(null, [
@@ -333,6 +363,43 @@ class ModuleBuilder {
     }
   }
 
+  /**
+   * A loop whose variable picks an input that is read once per tick (and kept in a local) must be
+   * unrolled: each iteration needs its own local.
+   */
+  private mustUnroll(s: ForStmt, ctx: FnContext): boolean {
+    if (!s.picksIo || this.rule.cachedInputs.length === 0) return false;
+    const sym = s.symbol as Extract<Symbol, { kind: 'loop' }>;
+    const reads: CallExpr[] = [];
+    const visitExpr = (e: Expr): void => {
+      if (e.kind === 'call' && (e.callee === 'sensor' || e.callee === 'gpio') && loopSymbolsIn(e.args[0]).includes(sym)) reads.push(e);
+      if (e.kind === 'unary') visitExpr(e.operand);
+      else if (e.kind === 'binary') { visitExpr(e.left); visitExpr(e.right); }
+      else if (e.kind === 'cond') { visitExpr(e.cond); visitExpr(e.then); visitExpr(e.else); }
+      else if (e.kind === 'call') e.args.forEach(visitExpr);
+    };
+    const visit = (stmts: Stmt[]): void => {
+      for (const st of stmts) {
+        if (st.kind === 'let') visitExpr(st.init);
+        else if (st.kind === 'assign' || st.kind === 'io-assign' || st.kind === 'return') visitExpr(st.value);
+        else if (st.kind === 'if') {
+          visitExpr(st.cond);
+          visit(st.then.statements);
+          if (st.else) visit(st.else.kind === 'if' ? [st.else] : st.else.statements);
+        } else if (st.kind === 'for' || st.kind === 'repeat') visit(st.body.statements);
+      }
+    };
+    visit(s.body.statements);
+    for (const read of reads) {
+      for (let v = sym.from; v <= sym.to; v++) {
+        const index = evaluateWith(read.args[0], new Map(ctx.loopValues).set(sym, v));
+        const cached = this.rule.cachedInputs.some((c) => c.io === read.callee && (index === undefined || c.index === index));
+        if (cached) return true;
+      }
+    }
+    return false;
+  }
+
   private loopLabel(trips: number): string {
     return `trips${trips}_${this.loopCounter++}`;
   }
@@ -341,7 +408,8 @@ class ModuleBuilder {
     const { m } = this;
     const sym = s.symbol as Extract<Symbol, { kind: 'loop' }>;
     if (sym.to < sym.from) return m.nop();
-    if (s.unrolled) {
+    const trips = sym.to - sym.from + 1;
+    if (this.mustUnroll(s, ctx) || (this.variant.unrollLoops && trips <= UNROLL_LIMIT) || trips === 1) {
       const copies: Ref[] = [];
       for (let v = sym.from; v <= sym.to; v++) {
         ctx.loopValues.set(sym, v);
@@ -379,8 +447,7 @@ class ModuleBuilder {
   /** The value of an expression that depends only on constants and unrolled loop variables, if any. */
   private folded(e: Expr, ctx: FnContext): number | undefined {
     if (e.constant !== undefined) return e.constant;
-    if (e.kind === 'name' && e.symbol?.kind === 'loop') return ctx.loopValues.get(e.symbol);
-    return undefined;
+    return ctx.loopValues.size ? evaluateWith(e, ctx.loopValues) : undefined;
   }
 
   expr(e: Expr, ctx: FnContext): Ref {
@@ -521,7 +588,13 @@ class ModuleBuilder {
     switch (e.callee) {
       case 'sensor':
       case 'gpio': {
-        const index = this.folded(e.args[0], ctx)!;
+        const index = this.folded(e.args[0], ctx);
+        if (index === undefined) {
+          // A pin or channel chosen by a loop kept as a loop: every value was checked against `uses`.
+          const name = e.callee === 'sensor' ? 'sr' : 'gr';
+          this.usedImports.add(name);
+          return m.call(name, [this.expr(e.args[0], ctx)], this.i32);
+        }
         const cached = ctx.cached.get(`${e.callee}:${index}`);
         if (cached !== undefined) return m.local.get(cached, this.i32);
         return this.readInput({ io: e.callee, index });
@@ -534,13 +607,14 @@ class ModuleBuilder {
         const upper = this.reusable(e.args[2], ctx);
         if (type === 'float') return m.f32.min(lower, upper.first);
         const t = this.addLocal(ctx, 'int');
-        return m.select(m.local.tee(t, lower, this.i32), upper.first, m.i32.lt_s(m.local.get(t, this.i32), upper.again()));
+        // binaryen's select takes the condition first, but wasm evaluates it last: the tees run before the gets.
+        return m.select(m.i32.lt_s(m.local.get(t, this.i32), upper.again()), m.local.tee(t, lower, this.i32), upper.first);
       }
       case 'abs': {
         if (type === 'float') return m.f32.abs(this.expr(e.args[0], ctx));
         if (e.args[0].range && e.args[0].range.lo >= 0) return this.expr(e.args[0], ctx);
         const x = this.reusable(e.args[0], ctx);
-        return m.select(m.i32.sub(m.i32.const(0), x.first), x.again(), m.i32.lt_s(x.again(), m.i32.const(0)));
+        return m.select(m.i32.lt_s(x.again(), m.i32.const(0)), m.i32.sub(m.i32.const(0), x.first), x.again());
       }
       case 'div': {
         const divisor = this.reusable(e.args[1], ctx);
@@ -585,7 +659,7 @@ class ModuleBuilder {
     const x = this.reusable(a, ctx);
     const y = this.reusable(b, ctx);
     const pick = which === 'min' ? m.i32.lt_s(x.again(), y.again()) : m.i32.gt_s(x.again(), y.again());
-    return m.select(x.first, y.first, pick);
+    return m.select(pick, x.first, y.first);
   }
 
   /** float to int that saturates and maps NaN to 0 with MVP instructions only (no trunc_sat). */

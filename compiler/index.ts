@@ -76,7 +76,7 @@ export async function compile(source: string, options: CompileOptions): Promise<
   const { rule, target } = result;
   const diagnostics = new Diagnostics();
   diagnostics.items.push(...result.diagnostics);
-  const code = await generate(rule);
+  const code = await generate(rule, { maxBytes: target.maxArtifactBytes, maxInstructions: target.maxInstructionsPerTick });
   const header = rule.header;
   if (code.maxInstructionsPerTick > target.maxInstructionsPerTick) {
     diagnostics.error('E0506', rule.tick.span,

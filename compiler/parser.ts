@@ -4,7 +4,7 @@ import { Diagnostics, type Span } from './diagnostics.js';
 import type { Token } from './lexer.js';
 import { BUILTINS, INT32_MAX } from './lexer.js';
 import type {
-  BinaryOp, Block, CapabilityDecl, CapabilityKind, Decl, Expr, FnDecl, IfStmt, Param, Program,
+  BinaryExpr, BinaryOp, Block, CapabilityDecl, CapabilityKind, Decl, Expr, FnDecl, IfStmt, Param, Program,
   RuleHeader, Stmt, Type,
 } from './ast.js';
 
@@ -151,20 +151,23 @@ class Parser {
 
   private header(): RuleHeader | null {
     const start = this.peek();
-    if (!this.is('rule')) {
+    let name: Token;
+    let description = '';
+    if (this.is('rule')) {
+      this.next();
+      name = this.ident('the rule name');
+      if (this.peek().kind === 'string') description = this.next().text.slice(1, -1);
+      this.endOfStatement();
+    } else {
       this.diagnostics.error('E0202', start.span, 'a rule file must start with `rule NAME`',
         'begin the file with a line such as `rule fan_control "Fan with hysteresis"`');
-      return null;
+      // Go on with the header lines anyway, so that the rest of the file is still checked.
+      name = { kind: 'ident', text: '', span: start.span };
     }
-    this.next();
-    const name = this.ident('the rule name');
-    let description = '';
-    if (this.peek().kind === 'string') description = this.next().text.slice(1, -1);
     const header: RuleHeader = {
       name: name.text, nameSpan: name.span, description, uses: [], every: null, requires: [], ensures: [],
       span: join(start.span, name.span),
     };
-    this.endOfStatement();
     this.skipNewlines();
     while (true) {
       const t = this.peek();
@@ -441,8 +444,13 @@ class Parser {
       this.skipNewlinesInExpression();
       const right = this.binary(level + 1);
       if (COMPARISONS.has(t.text) && left.kind === 'binary' && COMPARISONS.has(left.op) && !isParenthesized(left)) {
-        this.diagnostics.error('E0207', join(left.span, right.span), 'comparisons cannot be chained',
+        this.diagnostics.error('E0212', join(left.span, right.span), 'comparisons cannot be chained',
           'join two comparisons with `&&`, e.g. `a < b && b < c`');
+        // Read it as the chain the author meant, `a < b && b < c`, so no confusing type errors follow.
+        const middle = (left as BinaryExpr).right;
+        const second: Expr = { kind: 'binary', op: t.text as BinaryOp, left: middle, right, opSpan: t.span, span: join(middle.span, right.span) };
+        left = { kind: 'binary', op: '&&', left, right: second, opSpan: t.span, span: join(left.span, right.span) };
+        continue;
       }
       left = { kind: 'binary', op: t.text as BinaryOp, left, right, opSpan: t.span, span: join(left.span, right.span) };
     }
@@ -477,7 +485,7 @@ class Parser {
         return { kind: 'float', value: Math.fround(t.value!), span: t.span };
       case 'duration':
         return this.fail(t.span, 'a duration is only allowed after `every`',
-          'in expressions, time is an int in milliseconds: write `2000` rather than `2s`', 'E0208');
+          'in expressions, time is an int in milliseconds: write `2000` rather than `2s`', 'E0213');
       case 'string':
         return this.fail(t.span, 'strings are only allowed as rule descriptions and test names');
       case 'keyword':

@@ -61,18 +61,18 @@ function localNodeHeaders() {
 }
 
 function installHint(debianPackages, macHint) {
-  return `install it with \`sudo apt-get install ${debianPackages}\` (Debian/Ubuntu) or ${macHint} (macOS)`;
+  return `install with \`sudo apt-get install ${debianPackages}\` (Debian/Ubuntu) or ${macHint} (macOS)`;
 }
 
 /** Checks every tool up front so the user gets one message naming all that is missing. */
 function checkPrerequisites() {
   const missing = [];
+  const buildTools = [];
   const compiler = process.env.CC ? onPath(process.env.CC.split(' ')[0]) : (onPath('cc') ?? onPath('gcc') ?? onPath('clang'));
-  if (!compiler) {
-    missing.push(`a C compiler (cc, gcc or clang); ${installHint('build-essential', '`xcode-select --install`')}`);
-  }
-  if (!onPath('make')) {
-    missing.push(`make; ${installHint('build-essential', '`xcode-select --install`')}`);
+  if (!compiler) buildTools.push('a C compiler (cc, gcc or clang)');
+  if (!onPath('make')) buildTools.push('make');
+  if (buildTools.length > 0) {
+    missing.push(`${buildTools.join(' and ')}; ${installHint('build-essential', '`xcode-select --install`')}`);
   }
   if (!onPath('tar')) {
     missing.push(`tar; ${installHint('tar', '`xcode-select --install`')}`);

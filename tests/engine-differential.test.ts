@@ -4,7 +4,7 @@ import test from 'ava';
 import fc from 'fast-check';
 import { RuleRejected, RuleTrap, loadRule, loadRuleOnNode, type LoadedRule } from '../engine/index.js';
 import {
-  divideRule, echoRule, fanRule, handRule, manifestFor, mixerRule, plusOneRule, recordingIo, rpi, sensorRule,
+  binaryen, build, divideRule, echoRule, fanRule, handRule, manifestFor, mixerRule, plusOneRule, recordingIo, rpi, sensorRule,
   unreachableRule, type ManifestChanges, type RecordingIo,
 } from './engine-fixtures.js';
 
@@ -76,6 +76,19 @@ test('both backends agree on traps and recover the same way', (t) => {
   const a = tick(violation.wasm3, 0, {});
   t.deepEqual(a, tick(violation.node, 0, {}));
   t.is(a.outcome, 'trap: [trap] host function failed');
+});
+
+test('unbounded recursion traps as a stack overflow on both backends instead of crashing', (t) => {
+  const { i32 } = binaryen;
+  const recursive = build((m) => {
+    const deeper = m.call('run', [m.i32.add(m.local.get(0, i32), m.i32.const(1))], i32);
+    m.addFunction('run', i32, i32, [], m.i32.add(deeper, m.i32.const(1)));
+    m.addFunctionExport('run', 'run');
+  });
+  const pair = loadBoth(recursive, {});
+  const outcome = tick(pair.wasm3, 0, {});
+  t.deepEqual(outcome, { outcome: 'trap: [trap] stack overflow', globals: [] });
+  t.deepEqual(tick(pair.node, 0, {}), outcome);
 });
 
 test('both backends agree on GPIO echo and plain arithmetic', (t) => {
