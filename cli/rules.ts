@@ -15,6 +15,8 @@ export const EXIT_OK = 0;
 export const EXIT_RULE_ERRORS = 1;
 export const EXIT_USAGE = 2;
 
+class UsageFailure extends Error {}
+
 async function main(argv: string[]): Promise<number> {
   let exitCode = EXIT_OK;
   const setExit = (code: number) => { exitCode = code; };
@@ -34,12 +36,18 @@ async function main(argv: string[]): Promise<number> {
     .wrap(Math.min(100, process.stdout.columns ?? 100))
     .exitProcess(false)
     .fail((message, error) => {
-      // Bad options are the user's to fix: a message and exit code 2, never a stack trace.
-      if (error && !(error.name === 'YError')) throw error;
-      process.stderr.write(`rules: ${message ?? error?.message}\nRun \`rules --help\` for usage.\n`);
-      exitCode = EXIT_USAGE;
+      if (error && error.name !== 'YError') throw error;
+      // Throwing stops yargs from running the command with half-validated options.
+      throw new UsageFailure(message ?? error?.message ?? 'invalid usage');
     });
-  await parser.parseAsync();
+  try {
+    await parser.parseAsync();
+  } catch (e) {
+    if (!(e instanceof UsageFailure)) throw e;
+    // Bad options are the user's to fix: a message and exit code 2, never a stack trace.
+    process.stderr.write(`rules: ${e.message}\nRun \`rules --help\` for usage.\n`);
+    return EXIT_USAGE;
+  }
   return exitCode;
 }
 

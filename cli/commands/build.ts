@@ -18,7 +18,7 @@ export function buildCommand(setExit: SetExit): CommandModule<object, BuildArgs>
       .option('rule-version', { type: 'number', default: 1, describe: 'the version written into each manifest' })
       .check((argv) => {
         if (!Number.isInteger(argv['rule-version']) || (argv['rule-version'] as number) < 1) {
-          throw new Error('--rule-version must be a positive integer');
+          return '--rule-version must be a positive integer';
         }
         return true;
       }) as any,

@@ -34,8 +34,8 @@ export function runCommand(setExit: SetExit): CommandModule<object, RunArgs> {
       .option('every', { type: 'number', describe: 'ms between ticks (default: what the rule returns, or its period)' })
       .option('steps', { type: 'string', describe: 'a JSON file: [{"now": ms, "sensors": {"0": 29000}, "gpio": {"4": 1}}, ...]' })
       .check((argv) => {
-        if (!Number.isInteger(argv.ticks) || (argv.ticks as number) < 1) throw new Error('--ticks must be a positive integer');
-        if (argv.every !== undefined && (!Number.isInteger(argv.every) || (argv.every as number) < 1)) throw new Error('--every must be a positive integer');
+        if (!Number.isInteger(argv.ticks) || (argv.ticks as number) < 1) return '--ticks must be a positive integer';
+        if (argv.every !== undefined && (!Number.isInteger(argv.every) || (argv.every as number) < 1)) return '--every must be a positive integer';
         return true;
       }) as any,
     handler: (args) => guarded(setExit, async () => {
