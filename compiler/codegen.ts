@@ -35,6 +35,8 @@ export interface CodegenResult {
   maxInstructionsPerTick: number;
 }
 
+const FLOAT_TO_INT = 'float_to_int';
+
 const IMPORTS: Record<'gr' | 'gw' | 'sr', ImportName> = { gr: 'io.gr', gw: 'io.gw', sr: 'io.sr' };
 
 /** Loop labels carry their trip count, so the instruction count can be read off optimized code. */
@@ -53,7 +55,7 @@ export interface Limits { maxBytes: number; maxInstructions: number }
  */
 export async function generate(rule: CheckedRule, limits: Limits): Promise<CodegenResult> {
   const binaryen = await loadBinaryen();
-  const variants: Variant[] = hasLoops(rule) ? [{ unrollLoops: false }, { unrollLoops: true }] : [{ unrollLoops: false }];
+  const variants: Variant[] = hasUnrollableLoops(rule) ? [{ unrollLoops: false }, { unrollLoops: true }] : [{ unrollLoops: false }];
   const results = variants.map((v) => generateVariant(binaryen, rule, v));
   const fits = (r: CodegenResult) => r.wasm.length <= limits.maxBytes && r.maxInstructionsPerTick <= limits.maxInstructions;
   results.sort((a, b) => Number(fits(b)) - Number(fits(a)) || a.wasm.length - b.wasm.length
@@ -61,10 +63,18 @@ export async function generate(rule: CheckedRule, limits: Limits): Promise<Codeg
   return results[0];
 }
 
-function hasLoops(rule: CheckedRule): boolean {
-  const inBlock = (stmts: Stmt[]): boolean => stmts.some((s) => s.kind === 'for' || s.kind === 'repeat'
-    || (s.kind === 'if' && (inBlock(s.then.statements) || (!!s.else && inBlock(s.else.kind === 'if' ? [s.else] : s.else.statements)))));
-  return inBlock(rule.tick.body.statements) || rule.fns.some((f) => inBlock(f.body.statements));
+/** Whether some loop runs between 2 and UNROLL_LIMIT times, so that unrolling it is an option. */
+function hasUnrollableLoops(rule: CheckedRule): boolean {
+  const unrollable = (s: Stmt): boolean => {
+    if (s.kind === 'for' || s.kind === 'repeat') {
+      const sym = s.kind === 'for' ? s.symbol as Extract<Symbol, { kind: 'loop' }> : null;
+      const trips = sym ? sym.to - sym.from + 1 : s.kind === 'repeat' ? s.count.constant ?? 0 : 0;
+      return (trips >= 2 && trips <= UNROLL_LIMIT) || s.body.statements.some(unrollable);
+    }
+    if (s.kind === 'if') return s.then.statements.some(unrollable) || (!!s.else && (s.else.kind === 'if' ? unrollable(s.else) : s.else.statements.some(unrollable)));
+    return false;
+  };
+  return rule.tick.body.statements.some(unrollable) || rule.fns.some((f) => f.body.statements.some(unrollable));
 }
 
 function generateVariant(binaryen: Binaryen, rule: CheckedRule, variant: Variant): CodegenResult {
@@ -89,9 +99,10 @@ function optimize(binaryen: Binaryen, module: binaryenType.Module): void {
   binaryen.setOptimizeLevel(2);
   binaryen.setShrinkLevel(2);
   binaryen.setDebugInfo(false);
-  // Converge: a second round often finds more after the first round's inlining and merging.
-  let size = module.emitBinary().length;
-  for (let round = 0; round < 4; round++) {
+  // A second round sometimes finds more after the first round's inlining and merging; more rounds
+  // were measured to find nothing on the examples.
+  let size = Infinity;
+  for (let round = 0; round < 2; round++) {
     module.optimize();
     const next = module.emitBinary().length;
     if (next >= size) break;
@@ -161,31 +172,47 @@ function worstCaseInstructions(binaryen: Binaryen, module: binaryenType.Module):
     costs.set(name, cost);
     return cost;
   };
+  // The typed accessors are much cheaper than getExpressionInfo, which copies every field.
+  const B = binaryen as any;
   const exprCost = (ref: Ref): number => {
     if (!ref) return 0;
-    const info = binaryen.getExpressionInfo(ref) as any;
-    switch (info.id) {
-      case binaryen.BlockId:
-        return (info.name ? 1 : 0) + info.children.reduce((n: number, c: Ref) => n + exprCost(c), 0);
-      case binaryen.IfId:
-        return 1 + exprCost(info.condition) + Math.max(exprCost(info.ifTrue), exprCost(info.ifFalse));
-      case binaryen.LoopId: {
-        const m = LOOP_LABEL.exec(info.name ?? '');
-        const trips = m ? Number(m[1]) : 1;
-        return 1 + trips * exprCost(info.body);
-      }
-      case binaryen.BreakId:
-        return 1 + exprCost(info.condition) + exprCost(info.value);
-      case binaryen.CallId:
-        return 1 + info.operands.reduce((n: number, c: Ref) => n + exprCost(c), 0) + functionCost(info.target);
-      default: {
-        let n = 1;
-        for (const key of ['value', 'left', 'right', 'ifTrue', 'ifFalse', 'condition']) {
-          if (typeof info[key] === 'number' && info[key] !== 0 && key !== 'value') n += exprCost(info[key]);
-          else if (key === 'value' && typeof info.value === 'number' && info.id !== binaryen.ConstId) n += exprCost(info.value);
-        }
+    const id = binaryen.getExpressionId(ref);
+    switch (id) {
+      case binaryen.BlockId: {
+        let n = B.Block.getName(ref) ? 1 : 0;
+        const count = B.Block.getNumChildren(ref);
+        for (let i = 0; i < count; i++) n += exprCost(B.Block.getChildAt(ref, i));
         return n;
       }
+      case binaryen.IfId:
+        return 1 + exprCost(B.If.getCondition(ref)) + Math.max(exprCost(B.If.getIfTrue(ref)), exprCost(B.If.getIfFalse(ref)));
+      case binaryen.LoopId: {
+        const m = LOOP_LABEL.exec(B.Loop.getName(ref) ?? '');
+        return 1 + (m ? Number(m[1]) : 1) * exprCost(B.Loop.getBody(ref));
+      }
+      case binaryen.BreakId:
+        return 1 + exprCost(B.Break.getCondition(ref)) + exprCost(B.Break.getValue(ref));
+      case binaryen.CallId: {
+        let n = 1 + functionCost(B.Call.getTarget(ref));
+        const count = B.Call.getNumOperands(ref);
+        for (let i = 0; i < count; i++) n += exprCost(B.Call.getOperandAt(ref, i));
+        return n;
+      }
+      case binaryen.UnaryId: return 1 + exprCost(B.Unary.getValue(ref));
+      case binaryen.BinaryId: return 1 + exprCost(B.Binary.getLeft(ref)) + exprCost(B.Binary.getRight(ref));
+      case binaryen.SelectId:
+        return 1 + exprCost(B.Select.getIfTrue(ref)) + exprCost(B.Select.getIfFalse(ref)) + exprCost(B.Select.getCondition(ref));
+      case binaryen.LocalSetId: return 1 + exprCost(B.LocalSet.getValue(ref));
+      case binaryen.GlobalSetId: return 1 + exprCost(B.GlobalSet.getValue(ref));
+      case binaryen.DropId: return 1 + exprCost(B.Drop.getValue(ref));
+      case binaryen.ReturnId: return 1 + exprCost(B.Return.getValue(ref));
+      case binaryen.LocalGetId:
+      case binaryen.GlobalGetId:
+      case binaryen.ConstId:
+      case binaryen.NopId:
+        return 1;
+      default:
+        throw new Error(`internal compiler error: unexpected instruction (binaryen id ${id}) in the instruction count`);
     }
   };
   return functionCost('run');
@@ -209,6 +236,7 @@ class ModuleBuilder {
   private readonly f32: number;
   private readonly usedImports = new Set<'gr' | 'gw' | 'sr'>();
   private loopCounter = 0;
+  private needsFloatToInt = false;
 
   constructor(private readonly b: Binaryen, private readonly m: binaryenType.Module, private readonly rule: CheckedRule,
     private readonly variant: Variant) {
@@ -631,7 +659,7 @@ class ModuleBuilder {
       case 'int': {
         const x = this.expr(e.args[0], ctx);
         if (argType !== 'float') return x;
-        return this.saturatingTruncate(x, ctx);
+        return this.saturatingTruncate(x);
       }
       case 'float':
         return argType === 'float' ? this.expr(e.args[0], ctx) : m.f32.convert_s.i32(this.expr(e.args[0], ctx));
@@ -662,18 +690,22 @@ class ModuleBuilder {
     return m.select(pick, x.first, y.first);
   }
 
-  /** float to int that saturates and maps NaN to 0 with MVP instructions only (no trunc_sat). */
-  private saturatingTruncate(x: Ref, ctx: FnContext): Ref {
-    const { m } = this;
-    const t = this.addLocal(ctx, 'float');
-    const get = () => m.local.get(t, this.f32);
-    return m.block(null, [
-      m.local.set(t, x),
-      m.if(m.f32.ne(get(), get()), m.i32.const(0),
-        m.if(m.f32.ge(get(), m.f32.const(2147483648)), m.i32.const(2147483647),
-          m.if(m.f32.lt(get(), m.f32.const(-2147483648)), m.i32.const(-2147483648),
-            m.i32.trunc_s.f32(get())))),
-    ], this.i32);
+  /**
+   * float to int that saturates and maps NaN to 0 with MVP instructions only (no trunc_sat). It
+   * is one shared function: binaryen inlines it where it is used once.
+   */
+  private saturatingTruncate(x: Ref): Ref {
+    if (!this.needsFloatToInt) {
+      this.needsFloatToInt = true;
+      const { m } = this;
+      const get = () => m.local.get(0, this.f32);
+      m.addFunction(FLOAT_TO_INT, this.f32, this.i32, [],
+        m.if(m.f32.ne(get(), get()), m.i32.const(0),
+          m.if(m.f32.ge(get(), m.f32.const(2147483648)), m.i32.const(2147483647),
+            m.if(m.f32.lt(get(), m.f32.const(-2147483648)), m.i32.const(-2147483648),
+              m.i32.trunc_s.f32(get())))));
+    }
+    return this.m.call(FLOAT_TO_INT, [x], this.i32);
   }
 }
 

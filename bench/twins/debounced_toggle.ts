@@ -3,23 +3,19 @@
 @external("io", "gw") declare function gw(pin: i32, level: i32): void;
 
 const STABLE: i32 = 0x1f;
-const AUTO_OFF_MS: i32 = 600_000;
 
 let history: i32 = 0;
 let pressed = false;
 let light = false;
-let litAt: i32 = 0;
 
 export function run(now: i32): i32 {
   history = ((history << 1) | gr(5)) & STABLE;
   if (history == STABLE && !pressed) {
     pressed = true;
     light = !light;
-    litAt = now;
   } else if (history == 0) {
     pressed = false;
   }
-  if (light && now - litAt >= AUTO_OFF_MS) light = false;
   gw(6, <i32>light);
   return 0;
 }

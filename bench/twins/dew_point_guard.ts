@@ -16,5 +16,5 @@ export function run(now: i32): i32 {
   if (margin < ON_MARGIN) running = true;
   else if (margin > OFF_MARGIN) running = false;
   gw(27, <i32>running);
-  return <i32>(min(max(margin, <f32>0.5), <f32>6.0) * 10000.0);
+  return margin < 6.0 ? 10_000 : 0;
 }

@@ -4,26 +4,22 @@
 
 const DRY_MV: i32 = 2_200;
 const MIN_TEMP: i32 = 5_000;
-const WATER_MS: i32 = 30_000;
-const SOAK_MS: i32 = 600_000;
+const WATER_TICKS: i32 = 3;
+const SOAK_TICKS: i32 = 60;
 
 let watering = false;
-let soaking = false;
-let since: i32 = 0;
+let wait: i32 = 0;
 
 export function run(now: i32): i32 {
-  const elapsed = now - since;
-  if (watering) {
-    if (elapsed >= WATER_MS) {
+  if (wait > 0) wait--;
+  if (wait == 0) {
+    if (watering) {
       watering = false;
-      soaking = true;
-      since = now;
+      wait = SOAK_TICKS;
+    } else if (sr(8) > DRY_MV && sr(0) >= MIN_TEMP) {
+      watering = true;
+      wait = WATER_TICKS;
     }
-  } else if (soaking) {
-    if (elapsed >= SOAK_MS) soaking = false;
-  } else if (sr(8) > DRY_MV && sr(0) >= MIN_TEMP) {
-    watering = true;
-    since = now;
   }
   gw(22, <i32>watering);
   return 0;

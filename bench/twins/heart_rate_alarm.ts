@@ -2,10 +2,8 @@
 @external("io", "sr") declare function sr(channel: i32): i32;
 @external("io", "gw") declare function gw(pin: i32, level: i32): void;
 
-const ALARM_LO: i32 = 40;
-const ALARM_HI: i32 = 180;
-const WARN_LO: i32 = 50;
-const WARN_HI: i32 = 150;
+const LOW: i32 = 40;
+const HIGH: i32 = 180;
 const SUSTAIN: i32 = 10;
 
 let streak: i32 = 0;
@@ -16,13 +14,12 @@ function outside(bpm: i32, lo: i32, hi: i32): bool {
 
 export function run(now: i32): i32 {
   const bpm = sr(4);
-  const contact = bpm > 0;
-  if (contact && outside(bpm, ALARM_LO, ALARM_HI)) {
+  if (bpm > 0 && outside(bpm, LOW, HIGH)) {
     streak = min(streak + 1, SUSTAIN);
   } else {
     streak = 0;
   }
   gw(14, <i32>(streak >= SUSTAIN));
-  gw(15, <i32>(!contact || outside(bpm, WARN_LO, WARN_HI)));
+  gw(15, <i32>(bpm == 0));
   return 0;
 }

@@ -10,12 +10,8 @@ export function run(now: i32): i32 {
   let faulty = false;
   for (let ch = 5; ch <= 7; ch++) {
     const mv = sr(ch);
-    if (mv < WIRE_MV) {
-      faulty = true;
-      votes++;
-    } else if (mv > TRIP_MV) {
-      votes++;
-    }
+    votes += <i32>(mv < WIRE_MV || mv > TRIP_MV);
+    faulty = faulty || mv < WIRE_MV;
   }
   gw(8, <i32>(votes < 2));
   gw(9, <i32>faulty);

@@ -4,31 +4,22 @@
 @external("io", "gw") declare function gw(pin: i32, level: i32): void;
 
 const LOADED_MV: i32 = 800;
-const START_MS: i32 = 3_000;
-const DRY_MS: i32 = 5_000;
+const DRY_MS: i32 = 10_000;
 
-let running = false;
 let fault = false;
-let started: i32 = 0;
 let loadedAt: i32 = 0;
 
 export function run(now: i32): i32 {
-  if (gr(2) == 0) {
-    running = false;
+  const request = gr(2) == 1;
+  if (!request) {
     fault = false;
-  } else if (!fault) {
-    if (!running) {
-      running = true;
-      started = now;
-    }
-    if (sr(7) >= LOADED_MV || now - started < START_MS) {
-      loadedAt = now;
-    } else if (now - loadedAt >= DRY_MS) {
-      fault = true;
-      running = false;
-    }
+    loadedAt = now;
+  } else if (sr(7) >= LOADED_MV) {
+    loadedAt = now;
+  } else if (now - loadedAt >= DRY_MS) {
+    fault = true;
   }
-  gw(3, <i32>running);
+  gw(3, <i32>(request && !fault));
   gw(4, <i32>fault);
   return 0;
 }

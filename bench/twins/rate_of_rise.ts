@@ -5,18 +5,16 @@
 const FIXED: i32 = 57_000;
 const MAX_RISE: i32 = 133;
 
-let prev: i32 = 0;
+let prev: i32 = 125_000;
 let prevAt: i32 = 0;
-let primed = false;
 
 export function run(now: i32): i32 {
   const t = sr(0);
   const dt = now - prevAt;
-  // The dividend is a bounded temperature difference times 1000, never i32.MIN, so div_s cannot trap here.
+  // The rule's div() also defines i32.MIN / -1 (it wraps); plain AS code would not guard it, and neither does this.
   const rate = dt != 0 ? (t - prev) * 1000 / dt : 0;
-  gw(19, <i32>(t >= FIXED || (primed && rate > MAX_RISE)));
+  gw(19, <i32>(t >= FIXED || rate > MAX_RISE));
   prev = t;
   prevAt = now;
-  primed = true;
   return 0;
 }

@@ -10,7 +10,7 @@ const LOW_LOW: i32 = 100;
 export function run(now: i32): i32 {
   const supply = sr(7);
   if (supply < 1_000) return 0; // the rule's `requires`: no supply, no level, no change
-  const level = min(max(sr(6) * 1000 / supply, 0), 1000);
+  const level = sr(6) * 1000 / supply;
   if (level < FILL_BELOW) gw(10, 1);
   else if (level > STOP_ABOVE) gw(10, 0);
   gw(11, <i32>(level > HIGH_HIGH));

@@ -4,24 +4,25 @@
 
 const FILL: i32 = 1;
 const DRAIN: i32 = 2;
-const SWITCH_MS: i32 = 2_000;
+const SETTLE: i32 = 20;
 
 let open: i32 = 0;
-let closedAt: i32 = -SWITCH_MS;
+let settle: i32 = 0;
 
 export function run(now: i32): i32 {
   const req = gr(12) | (gr(13) << 1);
   const conflict = req == (FILL | DRAIN);
   const want = conflict || gr(16) == 0 ? 0 : req;
-  const closing = open & ~want;
-  if (closing != 0) {
-    open &= ~closing;
-    closedAt = now;
-  } else if (want != open && now - closedAt >= SWITCH_MS) {
+  if (open & ~want) {
+    open = 0;
+    settle = SETTLE;
+  } else if (settle > 0) {
+    settle--;
+  } else {
     open = want;
   }
-  gw(20, <i32>(open == FILL));
-  gw(21, <i32>(open == DRAIN));
+  gw(20, open & FILL);
+  gw(21, open >> 1);
   gw(26, <i32>conflict);
   return 0;
 }

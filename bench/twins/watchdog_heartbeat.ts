@@ -6,14 +6,17 @@ const TIMEOUT_MS: i32 = 3_000;
 
 let lastLevel: i32 = 0;
 let lastEdge: i32 = 0;
+let dead = false;
 
 export function run(now: i32): i32 {
   const level = gr(8);
   if ((level ^ lastLevel) == 1) {
-    lastEdge = now;
     lastLevel = level;
+    lastEdge = now;
+    dead = false;
+  } else if (now - lastEdge > TIMEOUT_MS) {
+    dead = true;
   }
-  const dead = now - lastEdge > TIMEOUT_MS;
   gw(9, <i32>!dead);
   gw(25, dead ? 1 : (now >> 9) & 1);
   return 0;

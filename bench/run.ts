@@ -1,0 +1,344 @@
+// Benchmarks of the example rules (`npm run bench`): artifact size against hand-written AssemblyScript twins,
+// build time against asc, and the cost of a tick and of a load on wasm3 and on Node's WebAssembly. Prints markdown.
+//
+//   node dist/bench/run.js [--sections size,equivalence,build,tick] [--quick]
+//
+// Before comparing sizes it drives each rule and its twin with the same pseudo-random inputs and checks they
+// behave alike, so a twin that does less cannot look smaller by accident.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { compile, type CompileResult } from '../compiler/index.js';
+import { loadTarget, type TargetProfile } from '../compiler/targets.js';
+import type { Manifest } from '../compiler/manifest.js';
+import { loadRule, loadRuleOnNode, validateArtifact, wasm3Version, type LoadedRule, type RuleIo } from '../engine/index.js';
+import { compileTwin } from './asc-batch.js';
+import { TWIN_FLAGS } from './twin-flags.js';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const CLI = join(HERE, '..', 'cli', 'rules.js');
+const ASC_BATCH = join(HERE, 'asc-batch.js');
+
+/** The checkout: the nearest directory above this script holding the example rules and their twins. */
+function findRoot(): string {
+  let dir = HERE;
+  for (let i = 0; i < 5; i++) {
+    if (existsSync(join(dir, 'rules')) && existsSync(join(dir, 'bench', 'twins'))) return dir;
+    dir = dirname(dir);
+  }
+  throw new Error('cannot find rules/ and bench/twins/ above the benchmark script');
+}
+
+const ROOT = findRoot();
+const RULES_DIR = join(ROOT, 'rules');
+const TWINS_DIR = join(ROOT, 'bench', 'twins');
+const ASC_BIN = join(ROOT, 'node_modules', 'assemblyscript', 'bin', 'asc.js');
+
+interface Example {
+  name: string;
+  file: string;
+  source: string;
+  /** From the `# targets:` line, the second comment line of every example. */
+  targets: string[];
+  twinFile: string;
+}
+
+function loadExamples(): Example[] {
+  const examples: Example[] = [];
+  for (const f of readdirSync(RULES_DIR).filter((f) => f.endsWith('.rule')).sort()) {
+    const file = join(RULES_DIR, f);
+    const source = readFileSync(file, 'utf8');
+    const comments = source.split('\n').filter((l, i, all) => all.slice(0, i + 1).every((x) => x.startsWith('#')));
+    const m = /^#\s*targets:\s*(.+)$/.exec(comments[1] ?? '');
+    if (!m) throw new Error(`${file}: the second comment line must be "# targets: ..."`);
+    const name = basename(f, '.rule');
+    examples.push({ name, file, source, targets: m[1].trim().split(/\s+/), twinFile: join(TWINS_DIR, `${name}.ts`) });
+  }
+  return examples;
+}
+
+async function build(ex: Example, target: string): Promise<CompileResult & { artifact: NonNullable<CompileResult['artifact']> }> {
+  const result = await compile(ex.source, { target, file: ex.file });
+  if (!result.artifact) {
+    const errors = result.diagnostics.filter((d) => d.severity === 'error').map((d) => `${d.code} ${d.message}`);
+    throw new Error(`${ex.name} does not build for ${target}: ${errors.join('; ')}`);
+  }
+  return result as CompileResult & { artifact: NonNullable<CompileResult['artifact']> };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Equivalence: rule artifact and twin, same inputs, same outputs, tick by tick.
+
+/** mulberry32: a small seeded generator, so every run of the bench sees the same inputs. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface Inputs { sensors: Map<number, number>; gpio: Map<number, number> }
+
+/** A raw instance on Node's WebAssembly, with no engine guards: for comparing two modules call by call. */
+function rawInstance(bytes: Uint8Array, inputs: Inputs, writes: string[]): (now: number) => number {
+  const io = {
+    gr: (pin: number) => inputs.gpio.get(pin) ?? 0,
+    sr: (ch: number) => inputs.sensors.get(ch) ?? 0,
+    gw: (pin: number, level: number) => { writes.push(`gpio(${pin})=${level !== 0 ? 1 : 0}`); },
+  };
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { io });
+  return instance.exports.run as (now: number) => number;
+}
+
+/**
+ * Inputs that reach the interesting branches: mostly a random walk, sometimes a jump, and often one of the
+ * rule's own integer literals (its thresholds) or a neighbour of one. Time mostly advances by the returned delay
+ * or the period, but also stands still, jumps by up to an hour, and (from odd seeds) crosses the int32 wrap.
+ */
+function checkEquivalence(ex: Example, manifest: Manifest, ours: Uint8Array, twin: Uint8Array, profile: TargetProfile,
+  runs: number, ticks: number): string {
+  const literals = [...ex.source.replace(/#.*$/gm, '').matchAll(/(?<![\w.])\d[\d_]*(?![\w.])/g)]
+    .map((m) => Number(m[0].replace(/_/g, ''))).filter((n) => Number.isSafeInteger(n));
+  const interesting = [...new Set(literals.flatMap((n) => [n - 1, n, n + 1, -n]))];
+  const channels = manifest.capabilities.sensor.map((ch) => profile.sensors.find((s) => s.channel === ch)!);
+  for (let run = 0; run < runs; run++) {
+    const rnd = prng(0x5eed + run * 7919 + ex.name.length);
+    const inputs: Inputs = { sensors: new Map(), gpio: new Map() };
+    for (const s of channels) inputs.sensors.set(s.channel, Math.round(s.min + rnd() * (s.max - s.min)));
+    for (const pin of manifest.capabilities.gpio_in) inputs.gpio.set(pin, 0);
+    const ourWrites: string[] = [];
+    const twinWrites: string[] = [];
+    const runOurs = rawInstance(ours, inputs, ourWrites);
+    const runTwin = rawInstance(twin, inputs, twinWrites);
+    let now = run % 2 === 0 ? 0 : 2_147_483_647 - 3_600_000;
+    for (let tick = 0; tick < ticks; tick++) {
+      for (const s of channels) {
+        const r = rnd();
+        let v = inputs.sensors.get(s.channel)!;
+        if (r < 0.05) v = s.min + rnd() * (s.max - s.min);
+        else if (r < 0.2) v = interesting[Math.floor(rnd() * interesting.length)] ?? v;
+        else v += (rnd() - 0.5) * (s.max - s.min) / 40;
+        inputs.sensors.set(s.channel, Math.round(Math.min(s.max, Math.max(s.min, v))));
+      }
+      for (const pin of manifest.capabilities.gpio_in) if (rnd() < 0.15) inputs.gpio.set(pin, 1 - inputs.gpio.get(pin)!);
+      ourWrites.length = 0;
+      twinWrites.length = 0;
+      let a: number;
+      let b: number;
+      try {
+        a = runOurs(now | 0);
+      } catch (e) {
+        return `rule trapped at tick ${tick}: ${(e as Error).message}`;
+      }
+      try {
+        b = runTwin(now | 0);
+      } catch (e) {
+        return `twin trapped at tick ${tick}: ${(e as Error).message}`;
+      }
+      const x = `${[...ourWrites].sort().join(' ')} -> ${a}`;
+      const y = `${[...twinWrites].sort().join(' ')} -> ${b}`;
+      if (x !== y) {
+        const state = [...inputs.sensors].map(([c, v]) => `sensor(${c})=${v}`)
+          .concat([...inputs.gpio].map(([p, v]) => `gpio(${p})=${v}`)).join(' ');
+        return `differs at run ${run}, tick ${tick} (now ${now | 0}, ${state}): rule ${x}; twin ${y}`;
+      }
+      const r = rnd();
+      now += r < 0.05 ? 0 : r < 0.1 ? Math.floor(rnd() * 3_600_000) : (a > 0 ? a : manifest.periodMs);
+    }
+  }
+  return 'same';
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Tables
+
+function table(header: string[], rows: string[][], align: ('l' | 'r')[]): string {
+  const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
+  return [line(header), line(align.map((a) => (a === 'r' ? '---:' : '---'))), ...rows.map(line)].join('\n');
+}
+
+const fmt = (n: number, digits = 2) => n.toFixed(digits);
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const geomean = (xs: number[]) => Math.exp(mean(xs.map(Math.log)));
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function sizeAndEquivalence(examples: Example[], sections: Set<string>, quick: boolean): Promise<void> {
+  const rows: string[][] = [];
+  const ratios: number[] = [];
+  const bigger: string[] = [];
+  const equivalence: string[][] = [];
+  for (const ex of examples) {
+    const twin = await compileTwin(ex.twinFile);
+    let checked = false;
+    for (const target of ex.targets) {
+      const { artifact } = await build(ex, target);
+      const ours = artifact.wasm.length;
+      const ratio = ours / twin.length;
+      ratios.push(ratio);
+      if (ours > twin.length) bigger.push(`${ex.name} (${target})`);
+      rows.push([ex.name, target, String(ours), String(twin.length), fmt(ratio), ours > twin.length ? '**bigger**' : '']);
+      // A twin is target-independent; checking it against the first target's artifact is enough.
+      if (!checked && sections.has('equivalence')) {
+        checked = true;
+        const verdict = checkEquivalence(ex, artifact.manifest, artifact.wasm, twin, loadTarget(target),
+          quick ? 4 : 20, quick ? 300 : 2_000);
+        equivalence.push([ex.name, target, verdict]);
+      }
+    }
+  }
+  if (sections.has('size')) {
+    console.log(`## Size: rule artifact vs AssemblyScript twin (asc ${TWIN_FLAGS.join(' ')})\n`);
+    console.log(table(['rule', 'target', 'rules (B)', 'AS twin (B)', 'ratio', ''], rows, ['l', 'l', 'r', 'r', 'r', 'l']));
+    console.log(`\n${rows.length} artifacts. Mean ratio ${fmt(mean(ratios), 3)} (geometric mean ${fmt(geomean(ratios), 3)}); ` +
+      (bigger.length ? `bigger than the twin: ${bigger.join(', ')}.` : 'no artifact is bigger than its twin.') + '\n');
+  }
+  if (sections.has('equivalence')) {
+    console.log('## Equivalence: rule artifact and twin on the same pseudo-random inputs (Node WebAssembly)\n');
+    console.log(table(['rule', 'artifact for', 'outputs and delays, tick by tick'], equivalence, ['l', 'l', 'l']));
+    console.log('');
+  }
+}
+
+function timed(command: string, args: string[]): number {
+  const start = performance.now();
+  const r = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const ms = performance.now() - start;
+  if (r.status !== 0) throw new Error(`${command} ${args.slice(0, 3).join(' ')} ... failed (${r.status}):\n${r.stderr}${r.stdout}`);
+  return ms;
+}
+
+async function buildSpeed(examples: Example[], quick: boolean): Promise<void> {
+  const count = quick ? 20 : 100;
+  const pool = examples.filter((ex) => ex.targets.includes('rpi'));
+  const work = mkdtempSync(join(tmpdir(), 'rules-bench-'));
+  try {
+    const rulesIn = join(work, 'rules');
+    const twinsIn = join(work, 'twins');
+    const outs = ['rules-out', 'asc-out', 'asc-batch-out'].map((d) => join(work, d));
+    for (const d of [rulesIn, twinsIn, ...outs]) mkdirSync(d);
+    const twinFiles: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const ex = pool[i % pool.length];
+      const name = `${ex.name}_${String(i).padStart(3, '0')}`;
+      const renamed = ex.source.replace(new RegExp(`^rule ${ex.name}\\b`, 'm'), `rule ${name}`);
+      if (renamed === ex.source) throw new Error(`${ex.file}: no "rule ${ex.name}" line to rename`);
+      writeFileSync(join(rulesIn, `${name}.rule`), renamed);
+      const twin = join(twinsIn, `${name}.ts`);
+      writeFileSync(twin, readFileSync(ex.twinFile));
+      twinFiles.push(twin);
+    }
+    const node = process.execPath;
+    const repeats = quick ? 1 : 3;
+    // Best of a few runs for the two single-process builds; each is one cold Node process.
+    const ours = Math.min(...Array.from({ length: repeats }, () =>
+      timed(node, [CLI, 'build', rulesIn, '--target', 'rpi', '--out', outs[0]])));
+    const built = readdirSync(outs[0]).filter((f) => f.endsWith('.wasm')).length;
+    if (built !== count) throw new Error(`rules build wrote ${built} artifacts, expected ${count}`);
+    const batch = Math.min(...Array.from({ length: repeats }, () => timed(node, [ASC_BATCH, outs[2], ...twinFiles])));
+    const start = performance.now();
+    for (const twin of twinFiles) {
+      timed(node, [ASC_BIN, twin, ...TWIN_FLAGS, '--outFile', join(outs[1], basename(twin, '.ts') + '.wasm')]);
+    }
+    const perProcess = performance.now() - start;
+    console.log(`## Build time: ${count} rules (the ${pool.length} rpi examples, cycled and renamed), target rpi\n`);
+    console.log(table(['what', 'wall time (ms)', 'per rule (ms)', 'vs `rules build`'], [
+      ['`rules build DIR --target rpi --out OUT` (one process)', fmt(ours, 0), fmt(ours / count), '1.00'],
+      [`\`asc FILE ${TWIN_FLAGS.join(' ')}\`, one process per file`, fmt(perProcess, 0), fmt(perProcess / count), fmt(perProcess / ours)],
+      ['asc API, all files in one Node process (`asc-batch.js`)', fmt(batch, 0), fmt(batch / count), fmt(batch / ours)],
+    ], ['l', 'r', 'r', 'r']));
+    console.log(`\nThe single-process rows are the best of ${repeats}. asc's CLI accepts several entry files but links them` +
+      ' into one module, so it cannot build separate artifacts in one call; the asc-API row is the fair one-process' +
+      ' equivalent (one Node start-up and one asc load, then each file compiled on its own).\n');
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Tick and load cost
+
+function tickIo(manifest: Manifest, profile: TargetProfile): RuleIo {
+  // A fixed, varied input sequence: the cost includes the host calls, as on a device, but not a random generator.
+  const rnd = prng(42);
+  const sequence = Array.from({ length: 256 }, () => rnd());
+  let i = 0;
+  const ranges = new Map(profile.sensors.map((s) => [s.channel, s] as const));
+  return {
+    readGpio: () => (sequence[i++ & 255] < 0.5 ? 1 : 0),
+    readSensor: (ch) => {
+      const s = ranges.get(ch)!;
+      return Math.round(s.min + sequence[i++ & 255] * (s.max - s.min));
+    },
+    writeGpio: () => {},
+  };
+}
+
+function nsPerTick(rule: LoadedRule, periodMs: number, ticks: number): number {
+  let now = 0;
+  for (let i = 0; i < 2_000; i++) rule.run((now += periodMs));
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < ticks; i++) rule.run((now += periodMs));
+  return Number(process.hrtime.bigint() - start) / ticks;
+}
+
+async function tickCost(examples: Example[], quick: boolean): Promise<void> {
+  let wasm3: string;
+  try {
+    wasm3 = wasm3Version();
+  } catch (e) {
+    console.log(`## Tick cost\n\nskipped: the wasm3 binding is not available (${(e as Error).message})\n`);
+    return;
+  }
+  const ticks = quick ? 5_000 : 50_000;
+  const loads = quick ? 50 : 500;
+  const rows: string[][] = [];
+  for (const ex of examples) {
+    const target = ex.targets[0];
+    const profile = loadTarget(target);
+    const { artifact } = await build(ex, target);
+    const { wasm, manifest } = artifact;
+    const options = { manifest, target: profile, io: tickIo(manifest, profile) };
+    const onWasm3 = loadRule(wasm, options);
+    const onNode = loadRuleOnNode(wasm, options);
+    const w = nsPerTick(onWasm3, manifest.periodMs, ticks);
+    const n = nsPerTick(onNode, manifest.periodMs, ticks);
+    onWasm3.close();
+    onNode.close();
+    let start = process.hrtime.bigint();
+    for (let i = 0; i < loads; i++) loadRule(wasm, options).close();
+    const load = Number(process.hrtime.bigint() - start) / loads;
+    start = process.hrtime.bigint();
+    for (let i = 0; i < loads; i++) validateArtifact(wasm, manifest, profile);
+    const validate = Number(process.hrtime.bigint() - start) / loads;
+    rows.push([ex.name, target, String(manifest.maxInstructionsPerTick), fmt(w, 0), fmt(n, 0), fmt(w / n, 1),
+      fmt(load / 1000, 1), fmt(validate / 1000, 1)]);
+  }
+  console.log(`## Tick and load cost (wasm3 ${wasm3} binding vs Node ${process.version} WebAssembly)\n`);
+  console.log(table(['rule', 'target', 'max instr/tick', 'wasm3 ns/tick', 'Node ns/tick', 'wasm3/Node',
+    'load on wasm3 (µs)', 'of which validation (µs)'], rows, ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r']));
+  console.log(`\nBoth columns go through the engine (capability checks on every host call, inputs from JS), ${ticks}` +
+    ` ticks after 2000 of warm-up; a load is \`loadRule\` (validation and wasm3 parse/load) then close, mean of ${loads}.\n`);
+}
+
+async function main(argv: string[]): Promise<void> {
+  const quick = argv.includes('--quick');
+  const i = argv.indexOf('--sections');
+  const sections = new Set(i >= 0 ? (argv[i + 1] ?? '').split(',') : ['size', 'equivalence', 'build', 'tick']);
+  const examples = loadExamples();
+  console.log(`# rules benchmarks\n\n${examples.length} example rules from rules/, twins from bench/twins/.\n`);
+  if (sections.has('size') || sections.has('equivalence')) await sizeAndEquivalence(examples, sections, quick);
+  if (sections.has('build')) await buildSpeed(examples, quick);
+  if (sections.has('tick')) await tickCost(examples, quick);
+}
+
+main(process.argv.slice(2)).catch((e: unknown) => {
+  process.stderr.write(`bench: ${(e as Error).stack ?? String(e)}\n`);
+  process.exitCode = 1;
+});

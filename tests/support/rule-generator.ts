@@ -1,0 +1,987 @@
+// Random VALID rules (source text) and random tick inputs for the differential tests.
+//
+// A rule is built from a sequence of choices (non-negative integers) drawn by fast-check: every decision takes the
+// next choice modulo the number of options, and option 0 is always the simplest one (a leaf, no more statements,
+// no loop...). Once the choices run out every decision is 0, so generation always ends, and fast-check's shrinking
+// of the choice array (fewer and smaller choices) shrinks the rule towards a small one.
+//
+// The generator knows the checker's rules well enough to produce only rules that check: no shadowing, types that
+// match, divisors the checker can prove nonzero (nonzero constants, `max(x, 1)`, `(x & 255) + 1`, loop variables
+// whose range excludes 0, names narrowed by `if d != 0`, `d != 0 && ...`, or `requires sensor(1) != 0`), pins and
+// channels that are declared and exist on every built-in target, pure functions called only by later ones (no
+// recursion), and functions that return on every path. Floats appear only when the options allow them.
+import fc from 'fast-check';
+
+export type Ty = 'int' | 'bool' | 'float';
+
+export const INT_MIN = -2147483648;
+export const INT_MAX = 2147483647;
+/** Sensor channels 0..7 exist on every built-in target (with different ranges). */
+export const CHANNELS = [0, 1, 2, 3, 4, 5, 6, 7];
+/** Pins the generated rules read (gpio_in) and drive (gpio_out): valid on every target, never both. */
+export const INPUT_PINS = [2, 3, 4, 5];
+export const OUTPUT_PINS = [10, 11, 12, 13, 14, 15, 16, 17];
+
+export interface GeneratorOptions {
+  /** May the rule use floats (then it is built for targets with floating point only). */
+  float: boolean;
+  /** Most top-level statements in `on tick`. */
+  maxTopStatements: number;
+  /** Deepest expression nesting. */
+  maxExprDepth: number;
+  /** Weight multipliers for loops and for functions (1 = normal, 0 = none). */
+  loops: number;
+  fns: number;
+}
+
+export const INT_RULES: GeneratorOptions = { float: false, maxTopStatements: 5, maxExprDepth: 3, loops: 1, fns: 1 };
+export const FLOAT_RULES: GeneratorOptions = { float: true, maxTopStatements: 5, maxExprDepth: 3, loops: 1, fns: 1 };
+export const LOOP_RULES: GeneratorOptions = { float: false, maxTopStatements: 4, maxExprDepth: 2, loops: 4, fns: 0.5 };
+export const FN_RULES: GeneratorOptions = { float: true, maxTopStatements: 4, maxExprDepth: 3, loops: 1, fns: 4 };
+
+export interface GeneratedRule {
+  source: string;
+  /** Whether any float construct made it into the rule (so stm32 must refuse it with E0401). */
+  usesFloat: boolean;
+  /** Which language features the rule exercises, for coverage statistics. */
+  features: string[];
+}
+
+// ---- choices ---------------------------------------------------------------------------------------------------
+
+class Choices {
+  private next = 0;
+  constructor(private readonly values: readonly number[]) {}
+
+  /** 0..n-1; 0 once the choices run out. */
+  below(n: number): number {
+    if (n <= 1) return 0;
+    const v = this.next < this.values.length ? this.values[this.next++] : 0;
+    return v % n;
+  }
+
+  /** Index into `weights`, 0 for the first choice value 0. */
+  weighted(weights: number[]): number {
+    const total = weights.reduce((a, b) => a + b, 0);
+    let v = this.below(total);
+    for (let i = 0; i < weights.length; i++) {
+      if (v < weights[i]) return i;
+      v -= weights[i];
+    }
+    return 0;
+  }
+
+  chance(percent: number): boolean {
+    // Choice 0 means "no": the simpler program.
+    return this.below(100) >= 100 - percent;
+  }
+
+  pick<T>(items: readonly T[]): T {
+    return items[this.below(items.length)];
+  }
+
+  int32(): number {
+    return ((this.below(65536) << 16) | this.below(65536)) | 0;
+  }
+}
+
+// ---- printing helpers ------------------------------------------------------------------------------------------
+
+function intText(v: number, c: Choices): string {
+  if (v < 0) return v === INT_MIN && c.chance(30) ? '(-0x80000000)' : `(${v})`;
+  const style = c.below(10);
+  if (style === 1 && v > 9) return `0x${v.toString(16).toUpperCase()}`;
+  if (style === 2 && v < 256 && v > 1) return `0b${v.toString(2)}`;
+  if (style === 3 && v >= 1000) return v.toString().replace(/\B(?=(\d{3})+(?!\d))/g, '_');
+  return String(v);
+}
+
+/** A float literal for a non-negative f32 value (negative ones get a unary minus). */
+function floatText(v: number): string {
+  if (Object.is(v, -0)) return '(-0.0)';
+  if (v < 0) return `(-${floatText(-v)})`;
+  let s = String(v);
+  if (!/[.eE]/.test(s)) s += '.0';
+  return s;
+}
+
+const SPECIAL_INTS = [
+  0, 1, -1, 2, 3, 7, 31, 32, 33, 64, 255, 1000, 65535, 65536, -65536, INT_MAX, INT_MIN, INT_MAX - 1, INT_MIN + 1,
+  0x40000000, -0x40000000, 100_000, -40_000, 125_000, 3300, 16_000, -16_000,
+];
+const NONZERO_INTS = [1, -1, 2, 3, 7, -7, 10, 1000, 65536, INT_MIN, INT_MAX, -2, 31, 33];
+const SPECIAL_FLOATS = [
+  0, 1, 0.5, 1.5, 0.1, -1, -0, 1e30, 3.4e38, 2147483647, 2147483648, -2147483648, -2147483904, 16777217, 1e-45, 1e-40,
+  123.456, 1e10, 0.001, -2.5, 1e-30,
+];
+const NONZERO_FLOATS = [1, 0.5, -1, 2, 1e30, 1e-30, 0.001, -3.5, 3.4e38, 1e-45];
+
+// ---- scopes ----------------------------------------------------------------------------------------------------
+
+interface Var {
+  name: string;
+  type: Ty;
+  kind: 'const' | 'state' | 'local' | 'param' | 'loop';
+  mutable: boolean;
+  /** The checker can prove it nonzero (an int or float that is never 0). */
+  nonzero: boolean;
+  /** Known value (consts) or range (loop variables). */
+  lo?: number;
+  hi?: number;
+}
+
+interface FnSig {
+  name: string;
+  params: Ty[];
+  result: Ty;
+}
+
+interface Ctx {
+  where: 'tick' | 'fn';
+  vars: Var[];
+  /** Names (or `sensor:CH`) that an enclosing condition narrowed to nonzero. */
+  nonzero: Set<string>;
+  /** Enclosing `for` loop variables with a non-empty range, innermost last. */
+  loops: Var[];
+  /** Functions this code may call: fns[0..fnLimit). */
+  fnLimit: number;
+  blockDepth: number;
+  loopDepth: number;
+  /** Result type of the function (int for `on tick`). */
+  result: Ty;
+}
+
+function child(ctx: Ctx, changes: Partial<Ctx> = {}): Ctx {
+  return { ...ctx, vars: [...ctx.vars], nonzero: new Set(ctx.nonzero), blockDepth: ctx.blockDepth + 1, ...changes };
+}
+
+// ---- the generator ---------------------------------------------------------------------------------------------
+
+class RuleGenerator {
+  private counter = 0;
+  private readonly sensors = new Set<number>();
+  private readonly inputs = new Set<number>();
+  private readonly outputs = new Set<number>();
+  /** Channels that a `requires` proves nonzero. */
+  private readonly nonzeroSensors = new Set<number>();
+  private readonly fns: FnSig[] = [];
+  private readonly features = new Set<string>();
+  private usesFloat = false;
+
+  constructor(private readonly c: Choices, private readonly o: GeneratorOptions) {}
+
+  private fresh(prefix: string): string {
+    return `${prefix}${this.counter++}`;
+  }
+
+  private feature(name: string): void {
+    this.features.add(name);
+  }
+
+  private noteFloat(): void {
+    this.usesFloat = true;
+    this.feature('float');
+  }
+
+  private type(allowBool = true): Ty {
+    const w = [6, allowBool ? 2 : 0, this.o.float ? 3 : 0];
+    const t = (['int', 'bool', 'float'] as Ty[])[this.c.weighted(w)];
+    if (t === 'float') this.noteFloat();
+    return t;
+  }
+
+  generate(): GeneratedRule {
+    const c = this.c;
+    const name = this.fresh('r');
+    const lines: string[] = [];
+    const global: Var[] = [];
+
+    // consts
+    const constLines: string[] = [];
+    const nConsts = c.below(4);
+    for (let i = 0; i < nConsts; i++) constLines.push(this.constDecl(global));
+
+    // states
+    const stateLines: string[] = [];
+    const nStates = c.weighted([2, 3, 3, 2, 1]);
+    for (let i = 0; i < nStates; i++) {
+      const t = this.type();
+      const v: Var = { name: this.fresh('s'), type: t, kind: 'state', mutable: true, nonzero: false };
+      stateLines.push(`state ${v.name} = ${this.constantOf(t, global)}`);
+      global.push(v);
+      this.feature('state');
+    }
+
+    // requires (read inputs; may prove channels nonzero)
+    const requireLines: string[] = [];
+    const nRequires = c.weighted([6, 3, 1]);
+    for (let i = 0; i < nRequires; i++) requireLines.push(`requires ${this.requiresExpr()}`);
+    if (nRequires) this.feature('requires');
+
+    // functions: f_i may call f_0..f_{i-1}
+    const fnTexts: string[] = [];
+    const nFns = this.o.fns > 0 ? c.weighted([4, Math.round(3 * this.o.fns), Math.round(1 * this.o.fns)]) : 0;
+    for (let i = 0; i < nFns; i++) fnTexts.push(this.fnDecl(global));
+    if (nFns && c.chance(40)) fnTexts.reverse(); // functions may be called before their declaration
+
+    // on tick
+    const tick: Ctx = {
+      where: 'tick', vars: [...global], nonzero: new Set(), loops: [], fnLimit: this.fns.length,
+      blockDepth: 0, loopDepth: 0, result: 'int',
+    };
+    const body = this.block(tick, 1 + c.below(this.o.maxTopStatements), true);
+
+    const every = c.pick(['', 'every 10ms', 'every 100ms', 'every 1s', 'every 2s', 'every 1m', 'every 24h']);
+    lines.push(`rule ${name}${c.chance(30) ? ' "generated"' : ''}`);
+    const uses: string[] = [];
+    if (this.sensors.size) uses.push(`sensor(${listText([...this.sensors])})`);
+    if (this.inputs.size) uses.push(`gpio_in(${listText([...this.inputs])})`);
+    if (this.outputs.size) uses.push(`gpio_out(${listText([...this.outputs])})`);
+    if (uses.length) lines.push(`uses ${uses.join(', ')}`);
+    if (every) lines.push(every);
+    lines.push(...requireLines, '', ...constLines, ...stateLines);
+    for (const f of fnTexts) lines.push('', f);
+    lines.push('', `on tick {`, ...indent(body), `}`, '');
+    return { source: lines.join('\n'), usesFloat: this.usesFloat, features: [...this.features].sort() };
+  }
+
+  // ---- declarations --------------------------------------------------------------------------------------------
+
+  private constDecl(global: Var[]): string {
+    const c = this.c;
+    const t = this.type();
+    const name = this.fresh('K');
+    let text: string;
+    let value: number;
+    const prior = global.filter((v) => v.kind === 'const' && v.type === t);
+    if (t === 'int') {
+      const form = prior.length ? c.below(5) : 0;
+      const k = prior.length ? c.pick(prior) : null;
+      const lit = c.pick(SPECIAL_INTS);
+      if (form === 0 || !k) {
+        value = c.chance(40) ? c.below(8) : c.chance(50) ? lit : c.int32();
+        text = intText(value, c);
+      } else if (form === 1) {
+        value = (k.lo! + lit) | 0;
+        text = `(${k.name} + ${intText(lit, c)})`;
+      } else if (form === 2) {
+        value = Math.imul(k.lo!, lit);
+        text = `(${k.name} * ${intText(lit, c)})`;
+      } else if (form === 3) {
+        value = (-k.lo!) | 0;
+        text = `(-${k.name})`;
+      } else {
+        value = k.lo! << (lit & 31);
+        text = `(${k.name} << ${intText(lit, c)})`;
+      }
+    } else if (t === 'bool') {
+      const ints = global.filter((v) => v.kind === 'const' && v.type === 'int');
+      if (ints.length && c.chance(50)) {
+        const k = c.pick(ints);
+        value = k.lo! > 100 ? 1 : 0;
+        text = `(${k.name} > 100)`;
+      } else {
+        value = c.below(2);
+        text = value ? 'true' : 'false';
+      }
+    } else {
+      value = Math.fround(c.pick(SPECIAL_FLOATS));
+      text = floatText(value);
+      if (prior.length && c.chance(30)) {
+        const k = c.pick(prior);
+        const m = Math.fround(c.pick(NONZERO_FLOATS));
+        value = Math.fround(k.lo! * m);
+        text = `(${k.name} * ${floatText(m)})`;
+      }
+    }
+    global.push({ name, type: t, kind: 'const', mutable: false, nonzero: value !== 0 && !Number.isNaN(value), lo: value, hi: value });
+    this.feature('const');
+    return `const ${name} = ${text}`;
+  }
+
+  /** A constant expression of type t: a literal or a const. */
+  private constantOf(t: Ty, global: Var[]): string {
+    const consts = global.filter((v) => v.kind === 'const' && v.type === t);
+    if (consts.length && this.c.chance(25)) return this.c.pick(consts).name;
+    return this.literal(t);
+  }
+
+  private literal(t: Ty): string {
+    const c = this.c;
+    if (t === 'bool') return c.below(2) ? 'true' : 'false';
+    if (t === 'float') {
+      this.noteFloat();
+      return floatText(Math.fround(c.chance(80) ? c.pick(SPECIAL_FLOATS) : (c.int32() / 65536)));
+    }
+    return intText(c.chance(70) ? c.pick(SPECIAL_INTS) : c.chance(50) ? c.below(200) - 100 : c.int32(), c);
+  }
+
+  private requiresExpr(): string {
+    const c = this.c;
+    const parts: string[] = [];
+    const n = 1 + c.below(2);
+    for (let i = 0; i < n; i++) {
+      if (c.chance(20)) {
+        const pin = c.pick(INPUT_PINS);
+        this.inputs.add(pin);
+        parts.push(`gpio(${pin}) == ${c.below(2)}`);
+        continue;
+      }
+      const ch = c.pick(CHANNELS);
+      this.sensors.add(ch);
+      const form = c.below(6);
+      if (form === 0) {
+        parts.push(`sensor(${ch}) != 0`);
+        this.nonzeroSensors.add(ch);
+      } else if (form === 1) {
+        parts.push(c.chance(50) ? `sensor(${ch}) > 0` : `sensor(${ch}) >= 1`);
+        this.nonzeroSensors.add(ch);
+      } else {
+        // Mostly assumptions that usually hold (the range edges), sometimes ones that often fail.
+        const k = c.pick([-40_000, -16_000, -1, 0, 1, 100, 3000, 3300, 16_000, 30_000, 125_000, INT_MIN, INT_MAX]);
+        if (c.chance(70)) {
+          parts.push(c.pick([`sensor(${ch}) >= ${intText(c.pick([-40_000, INT_MIN, -16_000]), c)}`,
+            `sensor(${ch}) <= ${intText(c.pick([125_000, INT_MAX, 110_000]), c)}`, `sensor(${ch}) != ${intText(k, c)}`,
+            `${intText(c.pick([-40_000, INT_MIN]), c)} < sensor(${ch})`]));
+        } else {
+          const op = c.pick(['<', '<=', '>', '>=', '==', '!=']);
+          parts.push(c.chance(30) ? `${intText(k, c)} ${op} sensor(${ch})` : `sensor(${ch}) ${op} ${intText(k, c)}`);
+        }
+      }
+    }
+    return parts.join(' && ');
+  }
+
+  private fnDecl(global: Var[]): string {
+    const c = this.c;
+    const sig: FnSig = { name: this.fresh('f'), params: [], result: this.type() };
+    const nParams = c.below(4);
+    const params: Var[] = [];
+    for (let i = 0; i < nParams; i++) {
+      const t = this.type();
+      sig.params.push(t);
+      params.push({ name: this.fresh('p'), type: t, kind: 'param', mutable: false, nonzero: false });
+    }
+    const ctx: Ctx = {
+      where: 'fn', vars: [...global.filter((v) => v.kind === 'const'), ...params], nonzero: new Set(), loops: [],
+      fnLimit: this.fns.length, blockDepth: 0, loopDepth: 0, result: sig.result,
+    };
+    const start = ctx.vars.length;
+    const body = this.block(ctx, c.below(3), false);
+    const declared = ctx.vars.slice(start).filter((v) => v.kind === 'local');
+    // End every path with a return: a plain `return`, or an if/else whose branches both return.
+    if (c.chance(30)) {
+      const cond = this.expr('bool', ctx, 2);
+      const a = this.block(child(ctx), c.below(2), false);
+      const b = this.block(child(ctx), c.below(2), false);
+      body.push(`if ${cond} {`, ...indent([...a, `return ${this.returnValue(ctx, declared)}`]),
+        `} else {`, ...indent([...b, `return ${this.returnValue(ctx, declared)}`]), `}`);
+    } else {
+      body.push(`return ${this.returnValue(ctx, declared)}`);
+    }
+    this.fns.push(sig);
+    this.feature('fn');
+    const paramText = params.map((p) => `${p.name}: ${p.type}`).join(', ');
+    return [`fn ${sig.name}(${paramText}) -> ${sig.result} {`, ...indent(body), `}`].join('\n');
+  }
+
+  // ---- statements ----------------------------------------------------------------------------------------------
+
+  /**
+   * Up to `n` statements; in `on tick` (or a function) the block may end with a `return`. `top` marks the tick's
+   * own body, where a final `return` is common.
+   */
+  private block(ctx: Ctx, n: number, top: boolean): string[] {
+    const c = this.c;
+    const start = ctx.vars.length;
+    const out: string[] = [];
+    for (let i = 0; i < n; i++) out.push(...this.statement(ctx));
+    // Values computed in this block should reach an output, or the optimizer deletes them untested.
+    const declared = ctx.vars.slice(start).filter((v) => v.kind === 'local');
+    if (declared.length && c.chance(top ? 90 : 70)) out.push(...this.sink(ctx, declared, start));
+    if ((top && c.chance(60)) || (!top && ctx.blockDepth > 0 && c.chance(12))) {
+      out.push(`return ${this.returnValue(ctx, declared)}`);
+      this.feature(top ? 'return' : 'early-return');
+    }
+    return out;
+  }
+
+  /** A statement that passes one of `declared` on: to a pin, a state or an outer `var`. */
+  private sink(ctx: Ctx, declared: Var[], start: number): string[] {
+    const c = this.c;
+    const v = c.pick(declared);
+    const outer = ctx.vars.slice(0, start).filter((x) => x.mutable && (x.kind === 'local' || ctx.where === 'tick'));
+    if (ctx.where === 'tick' && (!outer.length || c.chance(50))) {
+      this.feature('gpio-write');
+      return [`gpio(${this.outputPin(ctx)}) = ${this.convert(v, c.chance(50) ? 'bool' : 'int', ctx)}`];
+    }
+    if (!outer.length) return [];
+    const target = c.pick(outer);
+    if (target.kind === 'state') this.feature('state-assign');
+    const value = this.convert(v, target.type, ctx);
+    if (target.type === 'int' && c.chance(50)) return [`${target.name} = (${target.name} ${c.pick(['+', '^', '-', '*'])} ${value})`];
+    return [`${target.name} = ${value}`];
+  }
+
+  /** `v` as a value of type `to`, sometimes combined with another expression. */
+  private convert(v: Var, to: Ty, ctx: Ctx): string {
+    const c = this.c;
+    if (v.type === to) {
+      if (to === 'int' && c.chance(40)) return `(${v.name} ${c.pick(['+', '-', '^', '&', '|', '*'])} ${this.intExpr(ctx, 1)})`;
+      if (to === 'bool' && c.chance(30)) return `(${v.name} ${c.pick(['&&', '||', '!=', '=='])} ${this.boolExpr(ctx, 1)})`;
+      return v.name;
+    }
+    if (to === 'int') return `int(${v.name})`;
+    if (to === 'float') return `float(${v.name})`;
+    if (v.type === 'int') return c.chance(50) ? `bool(${v.name})` : `(${v.name} ${c.pick(['<', '>', '>=', '!='])} ${this.intExpr(ctx, 1)})`;
+    return c.chance(50) ? `bool(${v.name})` : `(${v.name} ${c.pick(['<', '>', '>=', '!='])} ${this.floatExpr(ctx, 1)})`;
+  }
+
+  private returnValue(ctx: Ctx, declared: Var[]): string {
+    const c = this.c;
+    if (ctx.where === 'tick' && c.chance(25)) {
+      this.feature('now');
+      return c.pick(['now', '(now & 1023)', '(now - 1)', `(${this.expr('int', ctx, 1)} + now)`]);
+    }
+    if (declared.length && c.chance(60)) return this.convert(c.pick(declared), ctx.result, ctx);
+    return this.expr(ctx.result, ctx, this.o.maxExprDepth);
+  }
+
+  private statement(ctx: Ctx): string[] {
+    const c = this.c;
+    const inTick = ctx.where === 'tick';
+    const nested = ctx.blockDepth < 3;
+    const loopOk = nested && ctx.loopDepth < 2;
+    const assignable = ctx.vars.filter((v) => v.mutable && (v.kind === 'local' || inTick));
+    const narrowable = this.narrowable(ctx);
+    const top = ctx.blockDepth === 0;
+    const w = [
+      top ? 4 : 2, // let
+      top ? 2 : 1, // var
+      assignable.length ? 5 : 0, // assignment
+      inTick ? 4 : 0, // gpio write
+      nested ? 3 : 0, // if
+      nested && narrowable.length ? 2 : 0, // narrowing if
+      loopOk ? Math.round(2 * this.o.loops) : 0, // for
+      loopOk ? Math.round(1 * this.o.loops) : 0, // repeat
+    ];
+    switch (c.weighted(w)) {
+      case 0:
+      case 1: {
+        const mutable = c.below(3) === 0;
+        const t = this.type();
+        let nonzero = false;
+        let init: string;
+        if (!mutable && t === 'int' && c.chance(30)) {
+          init = this.nonzeroInt(ctx, 2);
+          nonzero = true;
+        } else if (!mutable && t === 'float' && c.chance(20)) {
+          init = floatText(Math.fround(c.pick(NONZERO_FLOATS)));
+          nonzero = true;
+        } else {
+          init = this.expr(t, ctx, this.o.maxExprDepth);
+        }
+        const v: Var = { name: this.fresh(mutable ? 'w' : 'v'), type: t, kind: 'local', mutable, nonzero };
+        ctx.vars.push(v);
+        return [`${mutable ? 'var' : 'let'} ${v.name} = ${init}`];
+      }
+      case 2: {
+        const v = c.pick(assignable);
+        if (v.kind === 'state') this.feature('state-assign');
+        // Often an update of the old value: accumulators, counters, toggles.
+        if (c.chance(40)) {
+          if (v.type === 'int') return [`${v.name} = (${v.name} ${c.pick(['+', '-', '*', '^', '|', '&', '<<', '>>'])} ${this.expr('int', ctx, 2)})`];
+          if (v.type === 'bool') return [`${v.name} = (!${v.name})`];
+          return [`${v.name} = (${v.name} ${c.pick(['+', '-', '*'])} ${this.expr('float', ctx, 2)})`];
+        }
+        return [`${v.name} = ${this.expr(v.type, ctx, this.o.maxExprDepth)}`];
+      }
+      case 3: {
+        const pin = this.outputPin(ctx);
+        const value = this.expr(c.chance(50) ? 'bool' : 'int', ctx, this.o.maxExprDepth);
+        this.feature('gpio-write');
+        return [`gpio(${pin}) = ${value}`];
+      }
+      case 4:
+        return this.ifStatement(ctx);
+      case 5:
+        return this.narrowingIf(ctx, narrowable);
+      case 6:
+        return this.forLoop(ctx);
+      default: {
+        const n = c.pick([2, 0, 1, 3, 4, 8]);
+        const text = n === 3 && ctx.vars.some((v) => v.kind === 'const' && v.type === 'int' && v.lo === 3)
+          ? ctx.vars.find((v) => v.kind === 'const' && v.type === 'int' && v.lo === 3)!.name : String(n);
+        const body = this.block(child(ctx, { loopDepth: ctx.loopDepth + 1 }), 1 + c.below(2), false);
+        this.feature('repeat');
+        return [`repeat ${text} {`, ...indent(body), `}`];
+      }
+    }
+  }
+
+  private ifStatement(ctx: Ctx): string[] {
+    const c = this.c;
+    const out = [`if ${this.expr('bool', ctx, 2)} {`, ...indent(this.block(child(ctx), 1 + c.below(2), false))];
+    if (c.chance(30)) {
+      out.push(`} else if ${this.expr('bool', ctx, 2)} {`, ...indent(this.block(child(ctx), 1 + c.below(2), false)));
+      this.feature('else-if');
+    }
+    if (c.chance(40)) {
+      // `else` may also start the line after the closing brace.
+      if (c.chance(20)) out.push('}', 'else {');
+      else out.push('} else {');
+      out.push(...indent(this.block(child(ctx), 1 + c.below(2), false)));
+    }
+    out.push('}');
+    this.feature('if');
+    return out;
+  }
+
+  /** Names whose range an `if` can narrow: immutable int locals, params, loop variables, constant sensor reads. */
+  private narrowable(ctx: Ctx): { text: string; key: string }[] {
+    const out = ctx.vars
+      .filter((v) => v.type !== 'bool' && (v.kind === 'param' || v.kind === 'loop' || (v.kind === 'local' && !v.mutable)))
+      .map((v) => ({ text: v.name, key: v.name }));
+    if (ctx.where === 'tick') for (const ch of [0, 1, 5]) out.push({ text: `sensor(${ch})`, key: `sensor:${ch}` });
+    return out;
+  }
+
+  private useNarrowed(n: { text: string; key: string }): void {
+    if (n.key.startsWith('sensor:')) this.sensors.add(Number(n.key.slice(7)));
+  }
+
+  private isFloatName(ctx: Ctx, key: string): boolean {
+    return ctx.vars.some((v) => v.name === key && v.type === 'float');
+  }
+
+  private narrowingIf(ctx: Ctx, narrowable: { text: string; key: string }[]): string[] {
+    const c = this.c;
+    const n = c.pick(narrowable);
+    this.useNarrowed(n);
+    const zero = this.isFloatName(ctx, n.key) ? '0.0' : '0';
+    const inside = child(ctx);
+    inside.nonzero.add(n.key);
+    this.feature('narrowing');
+    const form = c.below(3);
+    if (form === 0) return [`if ${n.text} != ${zero} {`, ...indent(this.block(inside, 1 + c.below(2), false)), `}`];
+    if (form === 1) return [`if !(${n.text} == ${zero}) {`, ...indent(this.block(inside, 1 + c.below(2), false)), `}`];
+    return [`if ${n.text} == ${zero} {`, ...indent(this.block(child(ctx), 1 + c.below(2), false)),
+      `} else {`, ...indent(this.block(inside, 1 + c.below(2), false)), `}`];
+  }
+
+  private forLoop(ctx: Ctx): string[] {
+    const c = this.c;
+    const kinds: [number, number][] = [
+      [0, 3], [0, 1], [1, 3], [4, 7], [0, 7], [2, 2], [-3, 0], [-1, 1], [5, 3],
+      [2147483645, 2147483647], [-2147483648, -2147483646], [10, 12],
+    ];
+    const [from, to] = kinds[c.weighted([8, 4, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1])];
+    const v: Var = {
+      name: this.fresh('i'), type: 'int', kind: 'loop', mutable: false,
+      nonzero: from <= to ? from > 0 || to < 0 : false, lo: Math.min(from, to), hi: Math.max(from, to),
+    };
+    const bound = (x: number) => {
+      const k = ctx.vars.find((q) => q.kind === 'const' && q.type === 'int' && q.lo === x);
+      if (k && c.chance(50)) return k.name;
+      if (x >= 1 && x <= 7 && c.chance(15)) return `(${x - 1} + 1)`;
+      return intText(x, c);
+    };
+    const inner = child(ctx, { loopDepth: ctx.loopDepth + 1 });
+    inner.vars.push(v);
+    if (from <= to) inner.loops = [...ctx.loops, v];
+    const body = this.block(inner, 1 + c.below(3), false);
+    this.feature(from > to ? 'for-empty' : 'for');
+    return [`for ${v.name} in ${bound(from)}..${bound(to)} {`, ...indent(body), `}`];
+  }
+
+  /**
+   * A pin or channel in the window [lo, hi], picked by an enclosing loop variable (`i`, `i + 4`, `7 - i`) when
+   * one fits, else a constant. Declares every value it can take.
+   */
+  private picked(ctx: Ctx, window: readonly number[], declare: Set<number>, feature: string): string {
+    const c = this.c;
+    const lo = window[0];
+    const hi = window[window.length - 1];
+    const loops = ctx.where === 'tick' ? ctx.loops.filter((v) => v.hi! - v.lo! <= hi - lo) : [];
+    if (loops.length && c.chance(50)) {
+      const v = c.pick(loops);
+      const a = v.lo!;
+      const b = v.hi!;
+      const down = c.chance(25);
+      // up: value = v + k with k in [lo - a, hi - b]; down: value = k - v with k in [lo + b, hi + a]
+      const kLo = down ? lo + b : lo - a;
+      const kHi = down ? hi + a : hi - b;
+      const k = kLo + c.below(kHi - kLo + 1);
+      if (k >= INT_MIN && k <= INT_MAX) {
+        for (let x = a; x <= b; x++) declare.add(down ? k - x : x + k);
+        this.feature(feature);
+        if (down) return `(${intText(k, c)} - ${v.name})`;
+        if (k === 0) return v.name;
+        return `(${v.name} + ${intText(k, c)})`;
+      }
+    }
+    const x = c.pick(window);
+    declare.add(x);
+    const k = ctx.vars.find((q) => q.kind === 'const' && q.type === 'int' && q.lo === x);
+    if (k && c.chance(50)) return k.name;
+    return c.chance(10) ? `(${x} + 0)` : String(x);
+  }
+
+  private outputPin(ctx: Ctx): string {
+    return this.picked(ctx, OUTPUT_PINS, this.outputs, 'loop-pin-write');
+  }
+
+  // ---- expressions ---------------------------------------------------------------------------------------------
+
+  expr(t: Ty, ctx: Ctx, depth: number): string {
+    if (t === 'float') this.noteFloat();
+    switch (t) {
+      case 'int': return this.intExpr(ctx, depth);
+      case 'bool': return this.boolExpr(ctx, depth);
+      case 'float': return this.floatExpr(ctx, depth);
+    }
+  }
+
+  private varsOf(ctx: Ctx, t: Ty): Var[] {
+    return ctx.vars.filter((v) => v.type === t);
+  }
+
+  private callable(ctx: Ctx, t: Ty): FnSig[] {
+    return this.fns.slice(0, ctx.fnLimit).filter((f) => f.result === t);
+  }
+
+  private call(f: FnSig, ctx: Ctx, depth: number): string {
+    this.feature('fn-call');
+    return `${f.name}(${f.params.map((p) => this.expr(p, ctx, depth)).join(', ')})`;
+  }
+
+  private intLeaf(ctx: Ctx): string {
+    const c = this.c;
+    const inTick = ctx.where === 'tick';
+    const vars = this.varsOf(ctx, 'int');
+    switch (c.weighted([3, vars.length ? 5 : 0, inTick ? 4 : 0, inTick ? 1 : 0, inTick ? 1 : 0])) {
+      case 0: return this.literal('int');
+      case 1: return c.pick(vars).name;
+      case 2:
+        this.feature('sensor');
+        return `sensor(${this.picked(ctx, CHANNELS, this.sensors, 'loop-sensor')})`;
+      case 3:
+        this.feature('gpio-read');
+        return `gpio(${this.picked(ctx, INPUT_PINS, this.inputs, 'loop-pin-read')})`;
+      default:
+        this.feature('now');
+        return 'now';
+    }
+  }
+
+  private intExpr(ctx: Ctx, depth: number): string {
+    const c = this.c;
+    if (depth <= 0) return this.intLeaf(ctx);
+    const d = depth - 1;
+    const fns = this.callable(ctx, 'int');
+    const narrowable = this.narrowable(ctx).filter((n) => !this.isFloatName(ctx, n.key));
+    const w = [
+      6, // leaf
+      2, // unary
+      5, // + - *
+      3, // & | ^
+      2, // shifts
+      3, // / % with a provably nonzero divisor
+      2, // div()
+      2, // min / max
+      1, // abs
+      1, // clamp
+      2, // int(...)
+      1, // if then else
+      fns.length ? 4 : 0,
+      narrowable.length ? 1 : 0, // if d != 0 then a / d else b
+    ];
+    switch (c.weighted(w)) {
+      case 0: return this.intLeaf(ctx);
+      case 1: return `(${c.pick(['-', '~'])}${this.intExpr(ctx, d)})`;
+      case 2: return `(${this.intExpr(ctx, d)} ${c.pick(['+', '-', '*'])} ${this.intExpr(ctx, d)})`;
+      case 3: return `(${this.intExpr(ctx, d)} ${c.pick(['&', '|', '^'])} ${this.intExpr(ctx, d)})`;
+      case 4: {
+        this.feature('shift');
+        const count = c.chance(60) ? intText(c.pick([0, 1, 4, 31, 32, 33, 63, -1, INT_MIN, 16]), c) : this.intExpr(ctx, d);
+        return `(${this.intExpr(ctx, d)} ${c.pick(['<<', '>>'])} ${count})`;
+      }
+      case 5: {
+        const op = c.pick(['/', '%']);
+        this.feature(op === '/' ? 'div-op' : 'mod-op');
+        return `(${this.intExpr(ctx, d)} ${op} ${this.nonzeroInt(ctx, d)})`;
+      }
+      case 6: {
+        this.feature('div-builtin');
+        const divisor = c.chance(30) ? c.pick(['0', '(-1)', '1']) : this.intExpr(ctx, d);
+        return `div(${this.intExpr(ctx, d)}, ${divisor}, ${this.intExpr(ctx, d)})`;
+      }
+      case 7:
+        this.feature('min-max');
+        return `${c.pick(['min', 'max'])}(${this.intExpr(ctx, d)}, ${this.intExpr(ctx, d)})`;
+      case 8:
+        this.feature('abs');
+        return `abs(${this.intExpr(ctx, d)})`;
+      case 9:
+        this.feature('clamp');
+        return `clamp(${this.intExpr(ctx, d)}, ${this.intExpr(ctx, d)}, ${this.intExpr(ctx, d)})`;
+      case 10: {
+        const from = this.o.float && c.chance(70) ? 'float' : 'bool';
+        this.feature(from === 'float' ? 'int-of-float' : 'int-of-bool');
+        return `int(${this.expr(from, ctx, d)})`;
+      }
+      case 11:
+        this.feature('cond');
+        return `(if ${this.boolExpr(ctx, d)} then ${this.intExpr(ctx, d)} else ${this.intExpr(ctx, d)})`;
+      case 12:
+        return this.call(c.pick(fns), ctx, d);
+      default: {
+        // The condition narrows the divisor: `if d != 0 then a / d else b`.
+        const n = c.pick(narrowable);
+        this.useNarrowed(n);
+        this.feature('narrowing');
+        const q = `(${this.intExpr(ctx, d)} ${c.pick(['/', '%'])} ${n.text})`;
+        return c.chance(50)
+          ? `(if ${n.text} != 0 then ${q} else ${this.intExpr(ctx, d)})`
+          : `(if ${n.text} == 0 then ${this.intExpr(ctx, d)} else ${q})`;
+      }
+    }
+  }
+
+  /** An int expression whose range the checker proves excludes zero. */
+  private nonzeroInt(ctx: Ctx, depth: number): string {
+    const c = this.c;
+    const d = Math.max(0, depth - 1);
+    const names = ctx.vars.filter((v) => v.type === 'int' && (v.nonzero || ctx.nonzero.has(v.name)));
+    const sensors = ctx.where === 'tick'
+      ? [...this.nonzeroSensors, ...[...ctx.nonzero].filter((k) => k.startsWith('sensor:')).map((k) => Number(k.slice(7)))]
+      : [];
+    const loops = ctx.vars.filter((v) => v.kind === 'loop' && v.lo! <= v.hi! && v.hi! - v.lo! < 100);
+    const w = [4, names.length ? 4 : 0, sensors.length ? 3 : 0, 2, 2, 1, 1, loops.length ? 2 : 0];
+    switch (c.weighted(w)) {
+      case 0: return intText(c.pick(NONZERO_INTS), c);
+      case 1: return c.pick(names).name;
+      case 2: {
+        const ch = c.pick(sensors);
+        this.sensors.add(ch);
+        return `sensor(${ch})`;
+      }
+      case 3: {
+        const k = 1 + c.below(1000);
+        return c.chance(50) ? `max(${this.intExpr(ctx, d)}, ${k})` : `min(${this.intExpr(ctx, d)}, ${-k})`;
+      }
+      case 4: return `((${this.intExpr(ctx, d)} & ${c.pick([1, 3, 255, 0xFFFF])}) + ${1 + c.below(100)})`;
+      case 5: {
+        const lo = 1 + c.below(10);
+        return c.chance(50) ? `clamp(${this.intExpr(ctx, d)}, ${lo}, ${lo + c.below(100)})` : `clamp(${this.intExpr(ctx, d)}, ${-lo - c.below(100)}, ${-lo})`;
+      }
+      case 6: return `(if ${this.boolExpr(ctx, d)} then ${this.nonzeroInt(ctx, d)} else ${this.nonzeroInt(ctx, d)})`;
+      default: {
+        // A loop variable shifted so that its whole range excludes 0 (folded differently when the loop is unrolled).
+        const v = c.pick(loops);
+        const k = v.lo! > 0 || v.hi! < 0 ? 0 : c.chance(50) ? 1 - v.lo! + c.below(3) : -1 - v.hi! - c.below(3);
+        if (v.lo! + k < INT_MIN || v.hi! + k > INT_MAX || k < INT_MIN || k > INT_MAX) return '1';
+        this.feature('loop-divisor');
+        return k === 0 ? v.name : `(${v.name} + ${intText(k, c)})`;
+      }
+    }
+  }
+
+  private boolExpr(ctx: Ctx, depth: number): string {
+    const c = this.c;
+    const vars = this.varsOf(ctx, 'bool');
+    if (depth <= 0) {
+      if (vars.length && c.chance(50)) return c.pick(vars).name;
+      if (c.chance(30)) return this.literal('bool');
+      return `(${this.intLeaf(ctx)} ${c.pick(['<', '>', '==', '!=', '<=', '>='])} ${this.intLeaf(ctx)})`;
+    }
+    const d = depth - 1;
+    const fns = this.callable(ctx, 'bool');
+    const narrowable = this.narrowable(ctx).filter((n) => !this.isFloatName(ctx, n.key));
+    const w = [
+      3, // leaf
+      6, // int comparison
+      this.o.float ? 2 : 0, // float comparison
+      1, // bool ==
+      4, // && ||
+      1, // !
+      1, // bool & | ^
+      2, // bool(...)
+      1, // if then else
+      fns.length ? 2 : 0,
+      narrowable.length ? 1 : 0, // d != 0 && a / d > b
+    ];
+    switch (c.weighted(w)) {
+      case 0: return this.boolExpr(ctx, 0);
+      case 1: return `(${this.intExpr(ctx, d)} ${c.pick(['<', '>', '==', '!=', '<=', '>='])} ${this.intExpr(ctx, d)})`;
+      case 2: return `(${this.floatExpr(ctx, d)} ${c.pick(['<', '>', '==', '!=', '<=', '>='])} ${this.floatExpr(ctx, d)})`;
+      case 3: return `(${this.boolExpr(ctx, d)} ${c.pick(['==', '!='])} ${this.boolExpr(ctx, d)})`;
+      case 4:
+        this.feature('logic');
+        return `(${this.boolExpr(ctx, d)} ${c.pick(['&&', '||'])} ${this.boolExpr(ctx, d)})`;
+      case 5: return `(!${this.boolExpr(ctx, d)})`;
+      case 6: return `(${this.boolExpr(ctx, d)} ${c.pick(['&', '|', '^'])} ${this.boolExpr(ctx, d)})`;
+      case 7: {
+        const from: Ty = this.o.float && c.chance(40) ? 'float' : 'int';
+        this.feature('bool-of');
+        return `bool(${this.expr(from, ctx, d)})`;
+      }
+      case 8:
+        this.feature('cond');
+        return `(if ${this.boolExpr(ctx, d)} then ${this.boolExpr(ctx, d)} else ${this.boolExpr(ctx, d)})`;
+      case 9: return this.call(c.pick(fns), ctx, d);
+      default: {
+        const n = c.pick(narrowable);
+        this.useNarrowed(n);
+        this.feature('short-circuit');
+        const q = `(${this.intExpr(ctx, d)} ${c.pick(['/', '%'])} ${n.text})`;
+        return c.chance(50)
+          ? `((${n.text} != 0) && (${q} > ${this.intExpr(ctx, d)}))`
+          : `((${n.text} == 0) || (${q} < ${this.intExpr(ctx, d)}))`;
+      }
+    }
+  }
+
+  private floatLeaf(ctx: Ctx): string {
+    const c = this.c;
+    const vars = this.varsOf(ctx, 'float');
+    switch (c.weighted([3, vars.length ? 4 : 0, 3])) {
+      case 0: return this.literal('float');
+      case 1: return c.pick(vars).name;
+      default:
+        this.feature('float-of-int');
+        return `float(${this.intLeaf(ctx)})`;
+    }
+  }
+
+  private floatExpr(ctx: Ctx, depth: number): string {
+    const c = this.c;
+    this.noteFloat();
+    if (depth <= 0) return this.floatLeaf(ctx);
+    const d = depth - 1;
+    const fns = this.callable(ctx, 'float');
+    const nonzeroNames = ctx.vars.filter((v) => v.type === 'float' && (v.nonzero || ctx.nonzero.has(v.name)));
+    const w = [5, 1, 5, 2, 2, 1, 1, 2, 1, 1, fns.length ? 4 : 0, 2];
+    switch (c.weighted(w)) {
+      case 0: return this.floatLeaf(ctx);
+      case 1: return `(-${this.floatExpr(ctx, d)})`;
+      case 2: return `(${this.floatExpr(ctx, d)} ${c.pick(['+', '-', '*'])} ${this.floatExpr(ctx, d)})`;
+      case 3: {
+        this.feature('float-div');
+        const divisor = nonzeroNames.length && c.chance(50) ? c.pick(nonzeroNames).name : floatText(Math.fround(c.pick(NONZERO_FLOATS)));
+        return `(${this.floatExpr(ctx, d)} / ${divisor})`;
+      }
+      case 4:
+        this.feature('div-builtin');
+        return `div(${this.floatExpr(ctx, d)}, ${c.chance(30) ? c.pick(['0.0', '(-0.0)']) : this.floatExpr(ctx, d)}, ${this.floatExpr(ctx, d)})`;
+      case 5:
+        this.feature('min-max');
+        return `${c.pick(['min', 'max'])}(${this.floatExpr(ctx, d)}, ${this.floatExpr(ctx, d)})`;
+      case 6:
+        this.feature('abs');
+        return `abs(${this.floatExpr(ctx, d)})`;
+      case 7:
+        this.feature('float-of-int');
+        return `float(${this.intExpr(ctx, d)})`;
+      case 8:
+        this.feature('clamp');
+        return `clamp(${this.floatExpr(ctx, d)}, ${this.floatExpr(ctx, d)}, ${this.floatExpr(ctx, d)})`;
+      case 9:
+        this.feature('cond');
+        return `(if ${this.boolExpr(ctx, d)} then ${this.floatExpr(ctx, d)} else ${this.floatExpr(ctx, d)})`;
+      case 10: return this.call(c.pick(fns), ctx, d);
+      default: {
+        // Huge, infinite and NaN values: x * 1e30 overflows; inf - inf is NaN.
+        this.feature('float-extreme');
+        const x = `(float(${this.intLeaf(ctx)}) * ${c.pick(['1e30', '3.0e38', '1e20'])})`;
+        return c.chance(50) ? `((${x} * 1e30) - (${x} * 1e30))` : `(${x} * ${c.pick(['1e30', '-1e30', '0.5'])})`;
+      }
+    }
+  }
+}
+
+function indent(lines: string[]): string[] {
+  return lines.map((l) => `  ${l}`);
+}
+
+/** `0, 3, 5..7`: numbers sorted, runs of three or more as ranges. */
+function listText(values: number[]): string {
+  const sorted = [...new Set(values)].sort((a, b) => a - b);
+  const parts: string[] = [];
+  for (let i = 0; i < sorted.length;) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j] + 1) j++;
+    parts.push(j - i >= 2 ? `${sorted[i]}..${sorted[j]}` : sorted.slice(i, j + 1).join(', '));
+    i = j + 1;
+  }
+  return parts.join(', ');
+}
+
+/** The rule that a sequence of choices describes. */
+export function generateRule(choices: readonly number[], options: GeneratorOptions): GeneratedRule {
+  return new RuleGenerator(new Choices(choices), options).generate();
+}
+
+/** Prints as its source text in fast-check's counterexample reports. */
+export class RuleCase implements GeneratedRule {
+  readonly source: string;
+  readonly usesFloat: boolean;
+  readonly features: string[];
+  constructor(rule: GeneratedRule) {
+    this.source = rule.source;
+    this.usesFloat = rule.usesFloat;
+    this.features = rule.features;
+  }
+  [fc.toStringMethod](): string {
+    return `rule source (${this.usesFloat ? 'float' : 'int only'}):\n${this.source}`;
+  }
+}
+
+/** Random valid rules; shrinking makes them smaller. */
+export function ruleArbitrary(options: GeneratorOptions, maxChoices = 400): fc.Arbitrary<RuleCase> {
+  return fc.array(fc.nat(), { maxLength: maxChoices, size: 'max' }).map((choices) => new RuleCase(generateRule(choices, options)));
+}
+
+// ---- inputs ----------------------------------------------------------------------------------------------------
+
+/** A tick's inputs before they are fitted to a target: sensor readings are picks within each channel's range. */
+export interface AbstractTick {
+  now: number;
+  /** One pick per channel 0..7; see sensorReading. */
+  sensors: number[];
+  /** Levels of INPUT_PINS (any nonzero level reads as 1). */
+  pins: number[];
+}
+
+export const SENSOR_PICKS = 1 << 20;
+
+/** The reading a pick stands for on a channel with range [lo, hi]: edges, 0 and ±1 when in range, else uniform. */
+export function sensorReading(pick: number, lo: number, hi: number): number {
+  const fit = (v: number) => Math.min(hi, Math.max(lo, v));
+  switch (pick) {
+    case 0: return lo;
+    case 1: return hi;
+    case 2: return fit(0);
+    case 3: return fit(lo + 1);
+    case 4: return fit(hi - 1);
+    case 5: return fit(1);
+    case 6: return fit(-1);
+    default: return lo + Math.floor(((pick - 7) / (SENSOR_PICKS - 7)) * (hi - lo + 1));
+  }
+}
+
+const nowArbitrary = fc.oneof(
+  { weight: 3, arbitrary: fc.integer({ min: INT_MIN, max: INT_MAX }) },
+  { weight: 2, arbitrary: fc.constantFrom(0, 1, -1, 999, 1000, INT_MAX, INT_MIN, INT_MAX - 1, INT_MIN + 1, 2 ** 30, 86_400_000) },
+  { weight: 2, arbitrary: fc.integer({ min: 0, max: 100_000 }) },
+);
+
+export const tickArbitrary: fc.Arbitrary<AbstractTick> = fc.record({
+  now: nowArbitrary,
+  sensors: fc.array(fc.oneof(fc.integer({ min: 0, max: 6 }), fc.integer({ min: 0, max: SENSOR_PICKS - 1 })), { minLength: 8, maxLength: 8 }),
+  pins: fc.array(fc.constantFrom(0, 1, 1, 0, 2), { minLength: INPUT_PINS.length, maxLength: INPUT_PINS.length }),
+});
+
+export function ticksArbitrary(maxTicks = 6): fc.Arbitrary<AbstractTick[]> {
+  return fc.array(tickArbitrary, { minLength: 1, maxLength: maxTicks });
+}
