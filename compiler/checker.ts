@@ -477,6 +477,14 @@ class Checker {
       if (valueType && valueType !== 'int' && !(s.io === 'gpio' && valueType === 'bool')) {
         this.d.error('E0315', s.value.span, `${s.io} readings are ints, but this is ${describeType(valueType)}`, undefined);
       }
+      const channel = s.io === 'sensor' && index >= 0 ? sensorChannel(this.target, index) : undefined;
+      const v = s.value.constant;
+      if (channel && v !== undefined && (v < channel.min || v > channel.max)) {
+        // The device never reads such a value (readings saturate at the range), so the test could not mean it.
+        this.d.error('E0334', s.value.span,
+          `sensor(${index}) = ${v} is outside channel ${index}'s range on ${this.target.name} (${channel.min}..${channel.max} ${channel.unit})`,
+          'test with readings the sensor can give');
+      }
       return;
     }
     if (s.io === 'sensor') {

@@ -45,12 +45,14 @@ export interface GeneratedRule {
   usesFloat: boolean;
   /** Which language features the rule exercises, for coverage statistics. */
   features: string[];
+  /** How many choices the generator consumed (the rest of the sequence was not needed). */
+  choicesUsed: number;
 }
 
 // ---- choices ---------------------------------------------------------------------------------------------------
 
 class Choices {
-  private next = 0;
+  next = 0;
   constructor(private readonly values: readonly number[]) {}
 
   /** 0..n-1; 0 once the choices run out. */
@@ -242,7 +244,7 @@ class RuleGenerator {
     lines.push(...requireLines, '', ...constLines, ...stateLines);
     for (const f of fnTexts) lines.push('', f);
     lines.push('', `on tick {`, ...indent(body), `}`, '');
-    return { source: lines.join('\n'), usesFloat: this.usesFloat, features: [...this.features].sort() };
+    return { source: lines.join('\n'), usesFloat: this.usesFloat, features: [...this.features].sort(), choicesUsed: this.c.next };
   }
 
   // ---- declarations --------------------------------------------------------------------------------------------
@@ -927,10 +929,12 @@ export class RuleCase implements GeneratedRule {
   readonly source: string;
   readonly usesFloat: boolean;
   readonly features: string[];
+  readonly choicesUsed: number;
   constructor(rule: GeneratedRule) {
     this.source = rule.source;
     this.usesFloat = rule.usesFloat;
     this.features = rule.features;
+    this.choicesUsed = rule.choicesUsed;
   }
   [fc.toStringMethod](): string {
     return `rule source (${this.usesFloat ? 'float' : 'int only'}):\n${this.source}`;
