@@ -82,8 +82,31 @@ export function factKey(s: Symbol): string | null {
   return null;
 }
 
+/** How many times state ranges are re-derived; more rounds were not seen to tighten anything. */
+const STATE_RANGE_ROUNDS = 3;
+
 export function check(program: Program, target: TargetProfile, diagnostics: Diagnostics): CheckedRule | null {
-  return new Checker(program, target, diagnostics).run();
+  // Each round assumes the state ranges found so far (at first: anything) and joins the initial
+  // value with every value the tick assigns. By induction over ticks each result is an invariant,
+  // so their intersection is one too; it lets later proofs use what a state can hold.
+  let ranges = new Map<number, Range>();
+  for (let round = 0; round < STATE_RANGE_ROUNDS; round++) {
+    const trial = new Checker(program, target, new Diagnostics(), ranges);
+    trial.run();
+    if (trial.hadErrors) break;
+    const next = new Map<number, Range>();
+    for (const [index, r] of trial.stateRangesFound()) {
+      const before = ranges.get(index);
+      next.set(index, before ? intersect(before, r) : r);
+    }
+    const same = [...next].every(([i, r]) => {
+      const b = ranges.get(i);
+      return b && b.lo === r.lo && b.hi === r.hi && b.nonzero === r.nonzero;
+    }) && next.size === ranges.size;
+    ranges = next;
+    if (same) break;
+  }
+  return new Checker(program, target, diagnostics, ranges).run();
 }
 
 class Checker {
@@ -98,7 +121,28 @@ class Checker {
   private readonly consts = new Map<string, Extract<Symbol, { kind: 'const' }>>();
   private readonly states: Extract<Symbol, { kind: 'state' }>[] = [];
 
-  constructor(private readonly program: Program, private readonly target: TargetProfile, private readonly d: Diagnostics) {}
+  /** Values the tick assigns to each int or bool state, joined (from this pass). */
+  private readonly assignedRanges = new Map<number, Range | null>();
+
+  constructor(private readonly program: Program, private readonly target: TargetProfile, private readonly d: Diagnostics,
+    /** What each state is known to hold at the start of any tick. */
+    private readonly stateRanges: Map<number, Range>) {}
+
+  get hadErrors(): boolean {
+    return this.d.hasErrors;
+  }
+
+  /** The range of each int or bool state over all ticks: its initial value joined with all it is assigned. */
+  stateRangesFound(): Map<number, Range> {
+    const out = new Map<number, Range>();
+    for (const s of this.states) {
+      if (s.type === 'float') continue;
+      const assigned = this.assignedRanges.get(s.index);
+      if (assigned === null) continue;
+      out.set(s.index, assigned ? join(exactRange(s.initial), assigned) : exactRange(s.initial));
+    }
+    return out;
+  }
 
   run(): CheckedRule | null {
     const header = this.program.header;
@@ -368,6 +412,11 @@ class Checker {
               'return the new value and assign it in `on tick`');
             return;
           }
+          if (type === sym.type && type !== 'float') {
+            const before = this.assignedRanges.get(sym.index);
+            const r = s.value.range ?? fullRange(type);
+            this.assignedRanges.set(sym.index, before === null ? null : before ? join(before, r) : r);
+          }
         } else if (!(sym.kind === 'local' && sym.mutable)) {
           const what = sym.kind === 'local' ? 'a `let`' : sym.kind === 'const' ? 'a `const`' : sym.kind === 'param' ? 'a parameter'
             : sym.kind === 'loop' ? 'a loop variable' : 'a function';
@@ -576,6 +625,9 @@ class Checker {
 
   /** Type-checks `e`, filling type, constant and range. Returns null after reporting an error. */
   expr(e: Expr, ctx: Ctx): Type | null {
+    // The checker may run over the same tree more than once (see check()): start from scratch.
+    e.range = undefined;
+    e.constant = undefined;
     const type = this.exprInner(e, ctx);
     if (type) {
       e.type = type;
@@ -686,6 +738,7 @@ class Checker {
           this.d.error('E0343', e.span, `state \`${e.name}\` cannot be used ${whereText(ctx)}`, 'use a const');
           return null;
         }
+        e.range = this.stateRanges.get(sym.index) ?? fullRange(sym.type);
         return sym.type;
       case 'loop':
         e.range = makeRange(Math.min(sym.from, sym.to), Math.max(sym.from, sym.to));

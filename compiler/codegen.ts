@@ -63,6 +63,11 @@ export async function generate(rule: CheckedRule, limits: Limits): Promise<Codeg
   return results[0];
 }
 
+function containsLoop(stmts: Stmt[]): boolean {
+  return stmts.some((s) => s.kind === 'for' || s.kind === 'repeat'
+    || (s.kind === 'if' && (containsLoop(s.then.statements) || (!!s.else && containsLoop(s.else.kind === 'if' ? [s.else] : s.else.statements)))));
+}
+
 /** Whether some loop runs between 2 and UNROLL_LIMIT times, so that unrolling it is an option. */
 function hasUnrollableLoops(rule: CheckedRule): boolean {
   const unrollable = (s: Stmt): boolean => {
@@ -518,8 +523,16 @@ class ModuleBuilder {
     const operandType = e.left.type!;
     const special = this.bitComparison(e, ctx);
     if (special !== null) return special;
-    if (e.op === '&&') return m.if(this.expr(e.left, ctx), this.expr(e.right, ctx), m.i32.const(0));
-    if (e.op === '||') return m.if(this.expr(e.left, ctx), m.i32.const(1), this.expr(e.right, ctx));
+    // Bools are 0 or 1, so when the right side cannot trap or read an input, `and`/`or` of both
+    // sides is the same as short-circuiting, and smaller.
+    if (e.op === '&&') {
+      return this.eagerSafe(e.right, ctx) ? m.i32.and(this.expr(e.left, ctx), this.expr(e.right, ctx))
+        : m.if(this.expr(e.left, ctx), this.expr(e.right, ctx), m.i32.const(0));
+    }
+    if (e.op === '||') {
+      return this.eagerSafe(e.right, ctx) ? m.i32.or(this.expr(e.left, ctx), this.expr(e.right, ctx))
+        : m.if(this.expr(e.left, ctx), m.i32.const(1), this.expr(e.right, ctx));
+    }
     if (e.op === '/' && operandType === 'int') return this.intDivide(this.expr(e.left, ctx), e.left, this.expr(e.right, ctx), e.right, ctx);
     const a = this.expr(e.left, ctx);
     const b = this.expr(e.right, ctx);
@@ -558,6 +571,38 @@ class ModuleBuilder {
       case '>=': return i.ge_s(a, b);
     }
     throw new Error(`internal compiler error: operator ${e.op} on ${operandType}`);
+  }
+
+  /**
+   * Whether evaluating `e` when the program would not have is harmless: no division or remainder
+   * (their divisor proof may rest on the left side), no input read that is not already in a local,
+   * no function call.
+   */
+  private eagerSafe(e: Expr, ctx: FnContext): boolean {
+    if (this.folded(e, ctx) !== undefined) return true;
+    switch (e.kind) {
+      case 'name':
+      case 'now':
+        return true;
+      case 'unary':
+        return this.eagerSafe(e.operand, ctx);
+      case 'binary':
+        return e.op !== '/' && e.op !== '%' && this.eagerSafe(e.left, ctx) && this.eagerSafe(e.right, ctx);
+      case 'cond':
+        return this.eagerSafe(e.cond, ctx) && this.eagerSafe(e.then, ctx) && this.eagerSafe(e.else, ctx);
+      case 'call': {
+        if (e.callee === 'sensor' || e.callee === 'gpio') {
+          const index = this.folded(e.args[0], ctx);
+          return index !== undefined && ctx.cached.has(`${e.callee}:${index}`);
+        }
+        // A function's own divisions are proven inside it, so a call cannot trap; one without loops is cheap.
+        if (e.fn && !containsLoop(e.fn.body.statements)) return e.args.every((a) => this.eagerSafe(a, ctx));
+        if (e.fn || e.callee === 'div') return false;
+        return e.args.every((a) => this.eagerSafe(a, ctx));
+      }
+      default:
+        return false;
+    }
   }
 
   /** A value known to be 0 or 1 (a GPIO read, a bool converted to int) compared with 0 or 1 is itself or its negation. */

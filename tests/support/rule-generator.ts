@@ -34,7 +34,7 @@ export interface GeneratorOptions {
   fns: number;
 }
 
-export const INT_RULES: GeneratorOptions = { float: false, maxTopStatements: 5, maxExprDepth: 3, loops: 1, fns: 1 };
+export const INT_RULES: GeneratorOptions = { float: false, maxTopStatements: 4, maxExprDepth: 2, loops: 1, fns: 1 };
 export const FLOAT_RULES: GeneratorOptions = { float: true, maxTopStatements: 5, maxExprDepth: 3, loops: 1, fns: 1 };
 export const LOOP_RULES: GeneratorOptions = { float: false, maxTopStatements: 4, maxExprDepth: 2, loops: 4, fns: 0.5 };
 export const FN_RULES: GeneratorOptions = { float: true, maxTopStatements: 4, maxExprDepth: 3, loops: 1, fns: 4 };
@@ -220,11 +220,12 @@ class RuleGenerator {
     for (let i = 0; i < nRequires; i++) requireLines.push(`requires ${this.requiresExpr()}`);
     if (nRequires) this.feature('requires');
 
-    // functions: f_i may call f_0..f_{i-1}
-    const fnTexts: string[] = [];
+    // functions: f_i may call f_0..f_{i-1}. Signatures first, then the tick, then the bodies, so that when the
+    // choices run short it is the function bodies that come out trivial, not the tick.
     const nFns = this.o.fns > 0 ? c.weighted([4, Math.round(3 * this.o.fns), Math.round(1 * this.o.fns)]) : 0;
-    for (let i = 0; i < nFns; i++) fnTexts.push(this.fnDecl(global));
-    if (nFns && c.chance(40)) fnTexts.reverse(); // functions may be called before their declaration
+    const sigs: { sig: FnSig; params: Var[] }[] = [];
+    for (let i = 0; i < nFns; i++) sigs.push(this.fnSignature());
+    for (const { sig } of sigs) this.fns.push(sig);
 
     // on tick
     const tick: Ctx = {
@@ -232,6 +233,9 @@ class RuleGenerator {
       blockDepth: 0, loopDepth: 0, result: 'int',
     };
     const body = this.block(tick, 1 + c.below(this.o.maxTopStatements), true);
+
+    const fnTexts = sigs.map(({ sig, params }, i) => this.fnBody(sig, params, i, global));
+    if (nFns && c.chance(40)) fnTexts.reverse(); // functions may be called before their declaration
 
     const every = c.pick(['', 'every 10ms', 'every 100ms', 'every 1s', 'every 2s', 'every 1m', 'every 24h']);
     lines.push(`rule ${name}${c.chance(30) ? ' "generated"' : ''}`);
@@ -354,7 +358,7 @@ class RuleGenerator {
     return parts.join(' && ');
   }
 
-  private fnDecl(global: Var[]): string {
+  private fnSignature(): { sig: FnSig; params: Var[] } {
     const c = this.c;
     const sig: FnSig = { name: this.fresh('f'), params: [], result: this.type() };
     const nParams = c.below(4);
@@ -364,9 +368,15 @@ class RuleGenerator {
       sig.params.push(t);
       params.push({ name: this.fresh('p'), type: t, kind: 'param', mutable: false, nonzero: false });
     }
+    return { sig, params };
+  }
+
+  /** The declaration of fns[index], which may call fns[0..index). */
+  private fnBody(sig: FnSig, params: Var[], index: number, global: Var[]): string {
+    const c = this.c;
     const ctx: Ctx = {
       where: 'fn', vars: [...global.filter((v) => v.kind === 'const'), ...params], nonzero: new Set(), loops: [],
-      fnLimit: this.fns.length, blockDepth: 0, loopDepth: 0, result: sig.result,
+      fnLimit: index, blockDepth: 0, loopDepth: 0, result: sig.result,
     };
     const start = ctx.vars.length;
     const body = this.block(ctx, c.below(3), false);
@@ -381,7 +391,6 @@ class RuleGenerator {
     } else {
       body.push(`return ${this.returnValue(ctx, declared)}`);
     }
-    this.fns.push(sig);
     this.feature('fn');
     const paramText = params.map((p) => `${p.name}: ${p.type}`).join(', ');
     return [`fn ${sig.name}(${paramText}) -> ${sig.result} {`, ...indent(body), `}`].join('\n');
@@ -942,7 +951,7 @@ export class RuleCase implements GeneratedRule {
 }
 
 /** Random valid rules; shrinking makes them smaller. */
-export function ruleArbitrary(options: GeneratorOptions, maxChoices = 400): fc.Arbitrary<RuleCase> {
+export function ruleArbitrary(options: GeneratorOptions, maxChoices = 1500): fc.Arbitrary<RuleCase> {
   return fc.array(fc.nat(), { maxLength: maxChoices, size: 'max' }).map((choices) => new RuleCase(generateRule(choices, options)));
 }
 

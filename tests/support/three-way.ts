@@ -57,6 +57,13 @@ export function newStats(): Stats {
   return { rules: 0, ran: {}, skipped: {}, ticks: 0, features: {}, bytes: [] };
 }
 
+export interface CheckSummary {
+  /** Targets the rule ran on, three ways. */
+  ran: string[];
+  /** Targets that legitimately refused it, with the error codes. */
+  skipped: Record<string, string[]>;
+}
+
 export interface CheckOptions {
   targets?: readonly string[];
   /** Whether the rule uses floats: then a target without floating point must refuse it with E0401. */
@@ -71,15 +78,37 @@ function describeError(d: Diagnostic): string {
   return `${d.code} ${d.span ? `${d.span.line}:${d.span.column} ` : ''}${d.message}`;
 }
 
-/** The inputs of an abstract tick on a target: each channel's reading inside the target's range for it. */
-export function concreteInputs(tick: AbstractTick, target: TargetProfile): TickInputs {
+/**
+ * A hand-written tick: readings by channel (unset ones read 0) and input levels by pin. Each reading is clamped into
+ * the target's range for the channel, as the engine would, so that all three executions see the same value.
+ */
+export interface HandTick {
+  now: number;
+  sensors?: Record<number, number>;
+  pins?: Record<number, number>;
+}
+
+/**
+ * The inputs of a tick on a target. A generated tick picks each channel's reading inside the target's range for
+ * it (the engine saturates readings outside the range, and the interpreter would not).
+ */
+export function concreteInputs(tick: AbstractTick | HandTick, target: TargetProfile): TickInputs {
   const sensors = new Map<number, number>();
-  for (const ch of CHANNELS) {
-    const info = sensorChannel(target, ch)!;
-    sensors.set(ch, sensorReading(tick.sensors[ch] ?? 0, info.min, info.max));
-  }
   const pins = new Map<number, number>();
-  INPUT_PINS.forEach((pin, i) => pins.set(pin, tick.pins[i] ?? 0));
+  if (Array.isArray(tick.sensors)) {
+    const abstract = tick as AbstractTick;
+    for (const ch of CHANNELS) {
+      const info = sensorChannel(target, ch)!;
+      sensors.set(ch, sensorReading(abstract.sensors[ch] ?? 0, info.min, info.max));
+    }
+    INPUT_PINS.forEach((pin, i) => pins.set(pin, abstract.pins[i] ?? 0));
+  } else {
+    const hand = tick as HandTick;
+    for (const info of target.sensors) {
+      sensors.set(info.channel, Math.min(info.max, Math.max(info.min, hand.sensors?.[info.channel] ?? 0)));
+    }
+    for (const [pin, level] of Object.entries(hand.pins ?? {})) pins.set(Number(pin), level);
+  }
   return { now: tick.now, sensors, pins };
 }
 
@@ -169,7 +198,8 @@ function referenceTick(interpreter: RuleInterpreter, inputs: TickInputs, result:
  * target refuses the rule for any reason but a limit (or a float on a target without floating point), and
  * DisagreementError, with the source, the inputs so far and the three outcomes, at the first tick that differs.
  */
-export async function checkRule(source: string, ticks: readonly AbstractTick[], options: CheckOptions = {}): Promise<void> {
+export async function checkRule(source: string, ticks: readonly (AbstractTick | HandTick)[], options: CheckOptions = {}): Promise<CheckSummary> {
+  const summary: CheckSummary = { ran: [], skipped: {} };
   const stats = options.stats;
   if (stats) {
     stats.rules++;
@@ -186,10 +216,12 @@ export async function checkRule(source: string, ticks: readonly AbstractTick[], 
           + `${errors.map((e) => `${describeError(e)}`).join('\n') || '(no errors)'}\n--- source ---\n${source}`);
       }
       if (stats) stats.skipped[`${name} ${FLOAT_ERROR}`] = (stats.skipped[`${name} ${FLOAT_ERROR}`] ?? 0) + 1;
+      summary.skipped[name] = [FLOAT_ERROR];
       continue;
     }
     if (errors.length > 0) {
       if (errors.every((e) => LIMIT_ERRORS.has(e.code))) {
+        summary.skipped[name] = [...new Set(errors.map((e) => e.code))].sort();
         if (stats) {
           const key = `${name} ${[...new Set(errors.map((e) => e.code))].sort().join('+')}`;
           stats.skipped[key] = (stats.skipped[key] ?? 0) + 1;
@@ -200,16 +232,18 @@ export async function checkRule(source: string, ticks: readonly AbstractTick[], 
         + `${errors.map((e) => `${describeError(e)}`).join('\n')}\n--- source ---\n${source}`);
     }
     runThreeWays(source, result, ticks, options);
+    summary.ran.push(name);
     if (stats) {
       stats.ran[name] = (stats.ran[name] ?? 0) + 1;
       stats.ticks += ticks.length;
       stats.bytes.push(result.artifact!.wasm.length);
     }
   }
+  return summary;
 }
 
 /** The three executions of one compiled rule, compared after every tick. */
-export function runThreeWays(source: string, result: CompileResult, ticks: readonly AbstractTick[], options: CheckOptions = {}): void {
+export function runThreeWays(source: string, result: CompileResult, ticks: readonly (AbstractTick | HandTick)[], options: CheckOptions = {}): void {
   const artifact = result.artifact!;
   const target = result.target;
   const interpreter = new RuleInterpreter(result.rule!);
