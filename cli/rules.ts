@@ -51,6 +51,12 @@ async function main(argv: string[]): Promise<number> {
   return exitCode;
 }
 
+// `rules targets | head` closes the pipe early: that is not an error worth a stack trace.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
+
 main(hideBin(process.argv)).then(
   (code) => { process.exitCode = code; },
   (error: unknown) => {

@@ -121,6 +121,8 @@ class Checker {
   private readonly consts = new Map<string, Extract<Symbol, { kind: 'const' }>>();
   private readonly states: Extract<Symbol, { kind: 'state' }>[] = [];
 
+  private readonly stateReads = new Set<number>();
+  private readonly stateWrites = new Set<number>();
   /** Values the tick assigns to each int or bool state, joined (from this pass). */
   private readonly assignedRanges = new Map<number, Range | null>();
 
@@ -187,8 +189,6 @@ class Checker {
       this.block(test.body, { where: 'test', scope: new Scope(this.globals), facts: new Map(), loops: [] });
     }
     this.checkRecursion(fns);
-    // After an error, unused-capability warnings are mostly echoes of code that did not parse or check.
-    if (!this.d.hasErrors) this.checkUnusedCapabilities(header);
     if (this.states.length > this.target.maxStateSlots) {
       const extra = this.states[this.target.maxStateSlots];
       this.d.error('E0502', extra.span,
@@ -203,6 +203,11 @@ class Checker {
           `one tick runs up to ${loopTrips} loop iterations; target ${this.target.name} allows ${this.target.maxLoopTrips}`,
           'run fewer iterations per tick, or spread the work over several ticks with a `state` counter');
       }
+    }
+    // After an error, these warnings are mostly echoes of code that did not parse or check.
+    if (!this.d.hasErrors) {
+      this.checkUnusedCapabilities(header);
+      this.checkUnusedStates();
     }
     if (!tick || this.d.hasErrors) return null;
     return {
@@ -278,8 +283,7 @@ class Checker {
   }
 
   private describeChannels(): string {
-    const chans = this.target.sensors.map((s) => s.channel);
-    return chans.length ? `${chans[0]}..${chans[chans.length - 1]}` : 'none';
+    return describeNumbers(this.target.sensors.map((s) => s.channel));
   }
 
   private checkRequires(header: RuleHeader): void {
@@ -368,6 +372,8 @@ class Checker {
       }
       this.statement(stmt, inner);
       if (stmt.kind === 'return' || (stmt.kind === 'if' && this.stmtReturns(stmt))) returned = true;
+      // `if b == 0 { return ... }`: what follows runs only when the condition was false.
+      if (stmt.kind === 'if' && !stmt.else && blockReturns(stmt.then)) inner.facts = this.withFacts(inner.facts, stmt.cond, false);
     }
   }
 
@@ -412,6 +418,7 @@ class Checker {
               'return the new value and assign it in `on tick`');
             return;
           }
+          this.stateWrites.add(sym.index);
           if (type === sym.type && type !== 'float') {
             const before = this.assignedRanges.get(sym.index);
             const r = s.value.range ?? fullRange(type);
@@ -525,6 +532,9 @@ class Checker {
       }
       if (valueType && valueType !== 'int' && !(s.io === 'gpio' && valueType === 'bool')) {
         this.d.error('E0315', s.value.span, `${s.io} readings are ints, but this is ${describeType(valueType)}`, undefined);
+      }
+      if (s.io === 'gpio' && valueType === 'int' && s.value.constant !== undefined && s.value.constant !== 0 && s.value.constant !== 1) {
+        this.d.error('E0335', s.value.span, `an input pin reads 0 or 1, not ${s.value.constant}`, 'set it to 0 or 1 (or false or true)');
       }
       const channel = s.io === 'sensor' && index >= 0 ? sensorChannel(this.target, index) : undefined;
       const v = s.value.constant;
@@ -739,6 +749,7 @@ class Checker {
           return null;
         }
         e.range = this.stateRanges.get(sym.index) ?? fullRange(sym.type);
+        if (ctx.where === 'tick') this.stateReads.add(sym.index);
         return sym.type;
       case 'loop':
         e.range = makeRange(Math.min(sym.from, sym.to), Math.max(sym.from, sym.to));
@@ -783,8 +794,8 @@ class Checker {
     if ((op === '/' || op === '%') && !excludesZero(e.right.range)) {
       const divisor = e.right.constant === 0 ? 'the divisor is zero' : 'the divisor may be zero';
       this.d.error('E0350', e.right.span, `${divisor}: \`${op}\` needs a divisor the compiler can prove nonzero`,
-        op === '/' ? 'use `div(a, b, fallback)`, which gives `fallback` when b is 0, or check `b != 0` first'
-          : 'check the divisor first, e.g. `if b != 0 { ... }`, or narrow its range with `requires`');
+        op === '/' ? 'use `div(a, b, fallback)`, which gives `fallback` when b is 0, or divide inside `if b != 0 { ... }`'
+          : 'take the remainder inside `if b != 0 { ... }`, or narrow the divisor\'s range with `requires`');
       return null;
     }
     if (e.left.constant !== undefined && e.right.constant !== undefined) {
@@ -1020,6 +1031,18 @@ class Checker {
     for (const fn of fns) if (!state.has(fn)) visit(fn, [fn]);
   }
 
+  private checkUnusedStates(): void {
+    for (const s of this.states) {
+      if (!this.stateWrites.has(s.index)) {
+        this.d.warning('W0103', s.span, `state \`${s.name}\` is never assigned, so it never changes`,
+          'declare it as a `const`');
+      } else if (!this.stateReads.has(s.index)) {
+        this.d.warning('W0104', s.span, `state \`${s.name}\` is assigned but never read, so it has no effect`,
+          'remove it; the compiler leaves it out of the artifact, so tests cannot check it either');
+      }
+    }
+  }
+
   private checkUnusedCapabilities(header: RuleHeader): void {
     for (const use of header.uses) {
       for (const item of use.items) {
@@ -1151,6 +1174,20 @@ class Checker {
     }
     return out.sort((a, b) => (a.io === b.io ? a.index - b.index : a.io < b.io ? 1 : -1));
   }
+}
+
+/** Sorted numbers as runs: `0..3, 5, 8..15`. */
+export function describeNumbers(sorted: number[]): string {
+  if (sorted.length === 0) return 'none';
+  const runs: string[] = [];
+  let start = sorted[0];
+  for (let i = 1; i <= sorted.length; i++) {
+    if (i < sorted.length && sorted[i] === sorted[i - 1] + 1) continue;
+    const end = sorted[i - 1];
+    runs.push(end === start ? `${start}` : end === start + 1 ? `${start}, ${end}` : `${start}..${end}`);
+    start = sorted[i];
+  }
+  return runs.join(', ');
 }
 
 /** Loop variables an expression refers to. */

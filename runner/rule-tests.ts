@@ -3,6 +3,7 @@
 import type { Expr, TestDecl } from '../compiler/ast.js';
 import type { CompileResult } from '../compiler/index.js';
 import { SourceMap } from '../compiler/diagnostics.js';
+import { sensorChannel, type TargetProfile } from '../compiler/targets.js';
 import { loadRule, loadRuleOnNode, RuleTrap, type LoadedRule } from '../engine/engine.js';
 import { RuleInterpreter, type EvalContext } from './interpreter.js';
 import { SimulatedBoard } from './board.js';
@@ -45,8 +46,9 @@ function runOne(result: CompileResult, test: TestDecl, backend: Backend): TestOu
   let ticks = 0;
   const ctx = (): EvalContext => ({
     stateValue: (index) => stateValue(result, loaded, index),
-    sensor: (ch) => board.sensors.get(ch) ?? 0,
-    gpio: (pin) => (rule.capabilities.gpio_out.includes(pin) ? board.outputs.get(pin) ?? 0 : board.inputs.get(pin) ?? 0),
+    // What the rule itself reads: readings saturate at the channel's range, input levels are 0 or 1.
+    sensor: (ch) => saturateReading(result.target, ch, board.sensors.get(ch) ?? 0),
+    gpio: (pin) => (rule.capabilities.gpio_out.includes(pin) ? board.outputs.get(pin) ?? 0 : (board.inputs.get(pin) ? 1 : 0)),
     now,
     result: lastResult,
   });
@@ -61,7 +63,7 @@ function runOne(result: CompileResult, test: TestDecl, backend: Backend): TestOu
         now = s.at ? interpreter.evaluate(s.at, ctx()) : nextNow;
         lastResult = loaded.run(now);
         ticks++;
-        nextNow = (now + (lastResult > 0 ? lastResult : rule.periodMs)) | 0;
+        nextNow = (now + nextDelay(lastResult, rule.periodMs, result.target)) | 0;
       } else if (s.kind === 'expect') {
         if (!interpreter.evaluate(s.cond, ctx())) {
           return {
@@ -89,6 +91,20 @@ function runOne(result: CompileResult, test: TestDecl, backend: Backend): TestOu
 }
 
 export class UnobservableState extends Error {}
+
+/** A reading as the host hands it to a rule: within the channel's range (device-abi.md). */
+export function saturateReading(target: TargetProfile, channel: number, value: number): number {
+  const info = sensorChannel(target, channel);
+  return info ? Math.min(info.max, Math.max(info.min, value)) : value;
+}
+
+/**
+ * When a host calls `run` next: after the delay it returned, or the period when it returned 0 or
+ * less; never sooner than the target's shortest period.
+ */
+export function nextDelay(returned: number, periodMs: number, target: TargetProfile): number {
+  return returned > 0 ? Math.max(returned, target.minPeriodMs) : periodMs;
+}
 
 /** A state's value on the engine; a state the optimizer removed either never changes or is never read. */
 function stateValue(result: CompileResult, loaded: LoadedRule, index: number): number {

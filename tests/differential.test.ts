@@ -12,7 +12,7 @@
 import test, { type ExecutionContext } from 'ava';
 import fc from 'fast-check';
 import {
-  FLOAT_RULES, FN_RULES, INT_RULES, LOOP_RULES, ruleArbitrary, ticksArbitrary, type GeneratorOptions,
+  FLOAT_RULES, FN_RULES, INT_RULES, LOOP_RULES, ruleArbitrary, runsArbitrary, type GeneratorOptions,
 } from './support/rule-generator.js';
 import {
   checkRule, DisagreementError, newStats, UnexpectedCompileError, type HandTick, type Outcome, type Stats,
@@ -20,8 +20,9 @@ import {
 
 const BASE_SEED = process.env.DIFF_SEED ? Number(process.env.DIFF_SEED) : 20_240_917;
 const SCALE = process.env.DIFF_RUNS_SCALE ? Number(process.env.DIFF_RUNS_SCALE) : 1;
-/** Ticks per rule: state carries over from one to the next. */
+/** Ticks per run (state carries over from one to the next), and runs per compiled rule (each from a fresh install). */
 const MAX_TICKS = 8;
+const MAX_RUNS = 4;
 
 function summarize(stats: Stats, seconds: number): string {
   const bytes = [...stats.bytes].sort((a, b) => a - b);
@@ -41,8 +42,8 @@ async function differential(t: ExecutionContext, options: GeneratorOptions, numR
   const started = performance.now();
   t.log(`seed ${seed}, ${Math.round(numRuns * SCALE)} rules`);
   await fc.assert(
-    fc.asyncProperty(ruleArbitrary(options), ticksArbitrary(MAX_TICKS), async (rule, ticks) => {
-      await checkRule(rule.source, ticks, { usesFloat: rule.usesFloat, stats, features: rule.features });
+    fc.asyncProperty(ruleArbitrary(options), runsArbitrary(MAX_RUNS, MAX_TICKS), async (rule, runs) => {
+      await checkRule(rule.source, runs, { usesFloat: rule.usesFloat, stats, features: rule.features });
     }),
     // Shrinking recompiles the rule for every candidate: bound it so that a failure is reported in good time.
     {
@@ -408,7 +409,7 @@ on tick {
 
 for (const edge of EDGE_CASES) {
   test(`edge case: ${edge.name}`, async (t) => {
-    const summary = await checkRule(edge.source, edge.ticks, { usesFloat: !edge.mustRun.includes('stm32') });
+    const summary = await checkRule(edge.source, [edge.ticks], { usesFloat: !edge.mustRun.includes('stm32') });
     for (const target of edge.mustRun) t.true(summary.ran.includes(target), `${target}: ${JSON.stringify(summary.skipped)}`);
   });
 }
@@ -426,7 +427,7 @@ on tick {
 
 test('sanity: a wrong reference result, write or state is reported as a disagreement with the source', async (t) => {
   const ticks: HandTick[] = [{ now: 0, sensors: { 0: 5 } }, { now: 1, sensors: { 0: 6 } }];
-  await t.notThrowsAsync(checkRule(toggle, ticks));
+  await t.notThrowsAsync(checkRule(toggle, [ticks, ticks]));
   const mutations: [string, (o: Outcome, tick: number) => Outcome][] = [
     ['returned', (o) => ({ ...o, returned: (o.returned as number) + 1 })],
     ['write', (o) => ({ ...o, writes: { ...o.writes, 10: 1 - o.writes[10] } })],
@@ -434,7 +435,7 @@ test('sanity: a wrong reference result, write or state is reported as a disagree
     ['extra write', (o) => ({ ...o, writes: { ...o.writes, 11: 0 } })],
   ];
   for (const [what, mutateReference] of mutations) {
-    const error = await t.throwsAsync(checkRule(toggle, ticks, { mutateReference }), { instanceOf: DisagreementError }, what);
+    const error = await t.throwsAsync(checkRule(toggle, [ticks], { mutateReference }), { instanceOf: DisagreementError }, what);
     t.regex(error?.message ?? '', /disagree on target rpi/, what);
     t.regex(error?.message ?? '', /--- source ---\nrule toggle/, what);
   }
@@ -443,9 +444,9 @@ test('sanity: a wrong reference result, write or state is reported as a disagree
 test('sanity: the property fails, with the seed and the rule source, when the reference is off by one', async (t) => {
   let calls = 0;
   const error = await t.throwsAsync(fc.assert(
-    fc.asyncProperty(ruleArbitrary(INT_RULES), ticksArbitrary(3), async (rule, ticks) => {
+    fc.asyncProperty(ruleArbitrary(INT_RULES), runsArbitrary(1, 3), async (rule, runs) => {
       calls++;
-      await checkRule(rule.source, ticks, {
+      await checkRule(rule.source, runs, {
         targets: ['rpi'],
         mutateReference: (o) => ({ ...o, returned: typeof o.returned === 'number' ? o.returned + 1 : o.returned }),
       });
@@ -463,17 +464,17 @@ test('sanity: a compile error that is not about limits fails loudly with the sou
 uses sensor(0)
 on tick {
   return sensor(0) / sensor(0)
-}`, [{ now: 0 }]), { instanceOf: UnexpectedCompileError });
+}`, [[{ now: 0 }]]), { instanceOf: UnexpectedCompileError });
   t.regex(error?.message ?? '', /E0350/);
   t.regex(error?.message ?? '', /rule bad/);
   // A float rule must be refused by stm32 with E0401, and one that is not marked as float must not be.
   await t.throwsAsync(checkRule(`rule f
 on tick {
   return int(1.5 * float(now))
-}`, [{ now: 0 }]), { instanceOf: UnexpectedCompileError, message: /stm32/ });
+}`, [[{ now: 0 }]]), { instanceOf: UnexpectedCompileError, message: /stm32/ });
   const summary = await checkRule(`rule f
 on tick {
   return int(1.5 * float(now))
-}`, [{ now: 3 }], { usesFloat: true });
+}`, [[{ now: 3 }]], { usesFloat: true });
   t.deepEqual(summary, { ran: ['rpi', 'nrf5340'], skipped: { stm32: ['E0401'] } });
 });

@@ -90,6 +90,12 @@ const cases: Case[] = [
     returns: [2, 1, 2, 1],
   },
   {
+    name: 'an early return narrows what follows: the divisor is nonzero after `if b == 0 { return }`',
+    source: rule('let b = sensor(9)\n  if b == 0 { return -1 }\n  return sensor(8) / b', 'uses sensor(8..9)'),
+    ticks: [{ sensors: { 8: 100, 9: 0 } }, { sensors: { 8: 100, 9: 7 } }],
+    returns: [-1, 14],
+  },
+  {
     name: 'for loops sum over an inclusive range',
     source: rule('var s = 0\n  for i in 1..10 { s = s + i * now }\n  return s', ''),
     ticks: [{ now: 1 }, { now: 3 }],

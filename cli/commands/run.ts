@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { buildRules, hasErrors } from '../../compiler/build.js';
 import { parseSteps, Simulation, StepsError, type Step, type StepOutcome } from '../../runner/simulate.js';
 import { Wasm3Unavailable } from '../../engine/native-addon.js';
+import { nextDelay } from '../../runner/rule-tests.js';
 import { UsageError } from '../files.js';
 import { guarded, printDiagnostics, resolveTarget, withJson, withTarget, type SetExit } from './shared.js';
 
@@ -85,7 +86,7 @@ export function runCommand(setExit: SetExit): CommandModule<object, RunArgs> {
           for (let i = 0; i < args.ticks; i++) {
             const o = sim.step({ now, sensors, gpio });
             print(o);
-            now = (now + (args.every ?? (o.returned > 0 ? o.returned : period))) | 0;
+            now = (now + (args.every ?? nextDelay(o.returned, period, target))) | 0;
           }
         }
       } catch (e) {

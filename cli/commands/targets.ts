@@ -1,6 +1,7 @@
 // `rules targets [--json]`: the target profiles as a table.
 import type { CommandModule } from 'yargs';
 import { loadTarget, targetNames } from '../../compiler/targets.js';
+import { describeNumbers } from '../../compiler/checker.js';
 import { guarded, withJson, type SetExit } from './shared.js';
 
 export function targetsCommand(setExit: SetExit): CommandModule<object, { json: boolean }> {
@@ -20,7 +21,7 @@ export function targetsCommand(setExit: SetExit): CommandModule<object, { json: 
         ['max artifact', ...profiles.map((p) => `${p.maxArtifactBytes} B`)],
         ['floating point', ...profiles.map((p) => (p.floatingPoint ? 'yes' : 'no'))],
         ['GPIO pins', ...profiles.map((p) => `${p.gpio.min}..${p.gpio.max}`)],
-        ['sensor channels', ...profiles.map((p) => p.sensors.length ? `${p.sensors[0].channel}..${p.sensors[p.sensors.length - 1].channel}` : 'none')],
+        ['sensor channels', ...profiles.map((p) => describeNumbers(p.sensors.map((s) => s.channel)))],
         ['state slots', ...profiles.map((p) => String(p.maxStateSlots))],
         ['loop trips / tick', ...profiles.map((p) => String(p.maxLoopTrips))],
         ['instructions / tick', ...profiles.map((p) => String(p.maxInstructionsPerTick))],

@@ -35,6 +35,7 @@ export function testCommand(setExit: SetExit): CommandModule<object, TestArgs> {
           }
           continue;
         }
+        if (!args.json) printDiagnostics(o);
         let tests: TestOutcome[];
         try {
           tests = runRuleTests(o.result, args.engine as 'wasm3' | 'node');

@@ -35,9 +35,9 @@ export interface GeneratorOptions {
 }
 
 export const INT_RULES: GeneratorOptions = { float: false, maxTopStatements: 4, maxExprDepth: 2, loops: 1, fns: 1 };
-export const FLOAT_RULES: GeneratorOptions = { float: true, maxTopStatements: 5, maxExprDepth: 3, loops: 1, fns: 1 };
+export const FLOAT_RULES: GeneratorOptions = { float: true, maxTopStatements: 4, maxExprDepth: 2, loops: 1, fns: 1 };
 export const LOOP_RULES: GeneratorOptions = { float: false, maxTopStatements: 4, maxExprDepth: 2, loops: 4, fns: 0.5 };
-export const FN_RULES: GeneratorOptions = { float: true, maxTopStatements: 4, maxExprDepth: 3, loops: 1, fns: 4 };
+export const FN_RULES: GeneratorOptions = { float: true, maxTopStatements: 3, maxExprDepth: 2, loops: 1, fns: 4 };
 
 export interface GeneratedRule {
   source: string;
@@ -452,7 +452,8 @@ class RuleGenerator {
     const c = this.c;
     if (ctx.where === 'tick' && c.chance(25)) {
       this.feature('now');
-      return c.pick(['now', '(now & 1023)', '(now - 1)', `(${this.expr('int', ctx, 1)} + now)`]);
+      const form = c.below(4);
+      return form < 3 ? ['now', '(now & 1023)', '(now - 1)'][form] : `(${this.expr('int', ctx, 1)} + now)`;
     }
     if (declared.length && c.chance(60)) return this.convert(c.pick(declared), ctx.result, ctx);
     return this.expr(ctx.result, ctx, this.o.maxExprDepth);
@@ -520,7 +521,7 @@ class RuleGenerator {
       case 6:
         return this.forLoop(ctx);
       default: {
-        const n = c.pick([2, 0, 1, 3, 4, 8]);
+        const n = c.pick([2, 0, 1, 3, 4, 8, 16, 17]);
         const text = n === 3 && ctx.vars.some((v) => v.kind === 'const' && v.type === 'int' && v.lo === 3)
           ? ctx.vars.find((v) => v.kind === 'const' && v.type === 'int' && v.lo === 3)!.name : String(n);
         const body = this.block(child(ctx, { loopDepth: ctx.loopDepth + 1 }), 1 + c.below(2), false);
@@ -582,11 +583,12 @@ class RuleGenerator {
 
   private forLoop(ctx: Ctx): string[] {
     const c = this.c;
+    // Small loops (io picks), odd bounds, and trip counts around the unroll limit (16) and the targets' trip limits.
     const kinds: [number, number][] = [
       [0, 3], [0, 1], [1, 3], [4, 7], [0, 7], [2, 2], [-3, 0], [-1, 1], [5, 3],
-      [2147483645, 2147483647], [-2147483648, -2147483646], [10, 12],
+      [2147483645, 2147483647], [-2147483648, -2147483646], [10, 12], [0, 15], [1, 16], [0, 31], [-32, 31],
     ];
-    const [from, to] = kinds[c.weighted([8, 4, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1])];
+    const [from, to] = kinds[c.weighted([8, 4, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1])];
     const v: Var = {
       name: this.fresh('i'), type: 'int', kind: 'loop', mutable: false,
       nonzero: from <= to ? from > 0 || to < 0 : false, lo: Math.min(from, to), hi: Math.max(from, to),
@@ -706,9 +708,11 @@ class RuleGenerator {
       1, // if then else
       fns.length ? 4 : 0,
       narrowable.length ? 1 : 0, // if d != 0 then a / d else b
+      2, // identities an optimizer may (or must not) simplify
     ];
     switch (c.weighted(w)) {
       case 0: return this.intLeaf(ctx);
+      case 14: return this.intIdentity(ctx, d);
       case 1: return `(${c.pick(['-', '~'])}${this.intExpr(ctx, d)})`;
       case 2: return `(${this.intExpr(ctx, d)} ${c.pick(['+', '-', '*'])} ${this.intExpr(ctx, d)})`;
       case 3: return `(${this.intExpr(ctx, d)} ${c.pick(['&', '|', '^'])} ${this.intExpr(ctx, d)})`;
@@ -757,6 +761,63 @@ class RuleGenerator {
           : `(if ${n.text} == 0 then ${this.intExpr(ctx, d)} else ${q})`;
       }
     }
+  }
+
+  /**
+   * The same subexpression twice, in identities that hold (`x - x`, `(x << 24) >> 24` is a sign extension) or that
+   * only look like they hold under wrapping arithmetic (`(x + 1) - 1` does hold, `(x * 2) / 2` does not).
+   */
+  private intIdentity(ctx: Ctx, d: number): string {
+    const c = this.c;
+    const e = this.intExpr(ctx, d);
+    this.feature('identity');
+    const forms = [
+      () => `(${e} - ${e})`, () => `(${e} ^ ${e})`, () => `(${e} * (-1))`, () => `(${e} / (-1))`,
+      () => `((${e} << 24) >> 24)`, () => `((${e} << 16) >> 16)`, () => `((${e} >> 31) >> 1)`, () => `((${e} + 1) - 1)`,
+      () => `(0 - ${e})`, () => `(${e} & (-1))`, () => `(${e} | 0)`, () => `(abs(${e}) - abs(${e}))`,
+      () => `int(${e} < ${e})`, () => `int((${e} + 1) > ${e})`, () => `int(abs(${e}) >= 0)`, () => `min(${e}, ${e})`,
+      () => `clamp(${e}, ${e}, ${e})`, () => `((${e} * 2) / 2)`, () => `(((${e} % 2) + 2) % 2)`, () => `((${e} >> 1) << 1)`,
+      () => `(~(~${e}))`, () => `(-(-${e}))`, () => `div(${e}, ${e}, 7)`, () => `((${e} << 32) - ${e})`,
+      () => `int(${e} - 1 < ${e})`, () => `(${e} * 65536 / 65536)`,
+    ];
+    if (this.o.float) {
+      forms.push(() => `int(float(${e}))`, () => `int(float(${e}) + 0.5)`, () => `int(float(${e}) * 1.0)`);
+    }
+    return c.pick(forms)();
+  }
+
+  /** Float identities that -0.0, NaN, infinities or rounding break: an optimizer must not apply them. */
+  private floatIdentity(ctx: Ctx, d: number): string {
+    const c = this.c;
+    const f = this.floatExpr(ctx, d);
+    this.feature('identity');
+    const forms = [
+      () => `(${f} - ${f})`, () => `(${f} + 0.0)`, () => `(${f} - 0.0)`, () => `(${f} * 1.0)`, () => `(${f} * 0.0)`,
+      () => `(0.0 - ${f})`, () => `(-(-${f}))`, () => `(${f} / 1.0)`, () => `(${f} * (-1.0))`, () => `min(${f}, ${f})`,
+      () => `max(${f}, (-${f}))`, () => `(abs(${f}) - abs(${f}))`, () => `float(int(${f}))`, () => `(${f} * 2.0 * 0.5)`,
+      () => `(${f} + 1.0 - 1.0)`, () => `(${f} * 3.0 / 3.0)`, () => `((-0.0) + ${f})`, () => `((-0.0) - ${f})`,
+    ];
+    return c.pick(forms)();
+  }
+
+  /** Comparisons that NaN and wrapping break: `!(a < b)` is not `a >= b` for floats, `x + 1 > x` fails at INT_MAX. */
+  private boolIdentity(ctx: Ctx, d: number): string {
+    const c = this.c;
+    const e = this.intExpr(ctx, d);
+    const b = this.boolExpr(ctx, d);
+    this.feature('identity');
+    const forms = [
+      () => `((${e} + 1) > ${e})`, () => `(abs(${e}) >= 0)`, () => `(${e} < (-2147483648))`, () => `(${e} <= 2147483647)`,
+      () => `((${e} - ${this.intExpr(ctx, d)}) < 0)`, () => `((!${b}) == ${b})`, () => `(${b} && (!${b}))`,
+      () => `(${b} || (!${b}))`, () => `(-${e} == ${e})`, () => `((${e} * 2) == (${e} + ${e}))`, () => `(${b} != ${b})`,
+    ];
+    if (this.o.float) {
+      const f = this.floatExpr(ctx, d);
+      const g = this.floatExpr(ctx, d);
+      forms.push(() => `(${f} == ${f})`, () => `(${f} != ${f})`, () => `(!(${f} < ${g}))`, () => `(!(${f} >= ${g}))`,
+        () => `(${f} <= ${f})`, () => `(!(${f} == ${g}))`, () => `((${f} - ${g}) == 0.0)`, () => `(float(${e}) == float(${e} + 1))`);
+    }
+    return c.pick(forms)();
   }
 
   /** An int expression whose range the checker proves excludes zero. */
@@ -821,9 +882,11 @@ class RuleGenerator {
       1, // if then else
       fns.length ? 2 : 0,
       narrowable.length ? 1 : 0, // d != 0 && a / d > b
+      2, // identities
     ];
     switch (c.weighted(w)) {
       case 0: return this.boolExpr(ctx, 0);
+      case 11: return this.boolIdentity(ctx, d);
       case 1: return `(${this.intExpr(ctx, d)} ${c.pick(['<', '>', '==', '!=', '<=', '>='])} ${this.intExpr(ctx, d)})`;
       case 2: return `(${this.floatExpr(ctx, d)} ${c.pick(['<', '>', '==', '!=', '<=', '>='])} ${this.floatExpr(ctx, d)})`;
       case 3: return `(${this.boolExpr(ctx, d)} ${c.pick(['==', '!='])} ${this.boolExpr(ctx, d)})`;
@@ -872,9 +935,10 @@ class RuleGenerator {
     const d = depth - 1;
     const fns = this.callable(ctx, 'float');
     const nonzeroNames = ctx.vars.filter((v) => v.type === 'float' && (v.nonzero || ctx.nonzero.has(v.name)));
-    const w = [5, 1, 5, 2, 2, 1, 1, 2, 1, 1, fns.length ? 4 : 0, 2];
+    const w = [5, 1, 5, 2, 2, 1, 1, 2, 1, 1, fns.length ? 4 : 0, 2, 2];
     switch (c.weighted(w)) {
       case 0: return this.floatLeaf(ctx);
+      case 12: return this.floatIdentity(ctx, d);
       case 1: return `(-${this.floatExpr(ctx, d)})`;
       case 2: return `(${this.floatExpr(ctx, d)} ${c.pick(['+', '-', '*'])} ${this.floatExpr(ctx, d)})`;
       case 3: {
@@ -997,4 +1061,9 @@ export const tickArbitrary: fc.Arbitrary<AbstractTick> = fc.record({
 
 export function ticksArbitrary(maxTicks = 6): fc.Arbitrary<AbstractTick[]> {
   return fc.array(tickArbitrary, { minLength: 1, maxLength: maxTicks });
+}
+
+/** Several independent runs of ticks, each from a freshly installed rule: more inputs per compilation. */
+export function runsArbitrary(maxRuns = 4, maxTicks = 8): fc.Arbitrary<AbstractTick[][]> {
+  return fc.array(ticksArbitrary(maxTicks), { minLength: 1, maxLength: maxRuns });
 }

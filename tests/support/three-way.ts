@@ -198,7 +198,9 @@ function referenceTick(interpreter: RuleInterpreter, inputs: TickInputs, result:
  * target refuses the rule for any reason but a limit (or a float on a target without floating point), and
  * DisagreementError, with the source, the inputs so far and the three outcomes, at the first tick that differs.
  */
-export async function checkRule(source: string, ticks: readonly (AbstractTick | HandTick)[], options: CheckOptions = {}): Promise<CheckSummary> {
+export type Tick = AbstractTick | HandTick;
+
+export async function checkRule(source: string, runs: readonly (readonly Tick[])[], options: CheckOptions = {}): Promise<CheckSummary> {
   const summary: CheckSummary = { ran: [], skipped: {} };
   const stats = options.stats;
   if (stats) {
@@ -231,19 +233,22 @@ export async function checkRule(source: string, ticks: readonly (AbstractTick | 
       throw new UnexpectedCompileError(`target ${name} refused a generated rule:\n`
         + `${errors.map((e) => `${describeError(e)}`).join('\n')}\n--- source ---\n${source}`);
     }
-    runThreeWays(source, result, ticks, options);
+    runThreeWays(source, result, runs, options);
     summary.ran.push(name);
     if (stats) {
       stats.ran[name] = (stats.ran[name] ?? 0) + 1;
-      stats.ticks += ticks.length;
+      stats.ticks += runs.reduce((n, r) => n + r.length, 0);
       stats.bytes.push(result.artifact!.wasm.length);
     }
   }
   return summary;
 }
 
-/** The three executions of one compiled rule, compared after every tick. */
-export function runThreeWays(source: string, result: CompileResult, ticks: readonly (AbstractTick | HandTick)[], options: CheckOptions = {}): void {
+/**
+ * The three executions of one compiled rule, compared after every tick. Each run of ticks starts from the rule as
+ * installed: the interpreter and both engines are reset() between runs.
+ */
+export function runThreeWays(source: string, result: CompileResult, runs: readonly (readonly Tick[])[], options: CheckOptions = {}): void {
   const artifact = result.artifact!;
   const target = result.target;
   const interpreter = new RuleInterpreter(result.rule!);
@@ -253,28 +258,35 @@ export function runThreeWays(source: string, result: CompileResult, ticks: reado
   let node: LoadedRule | undefined;
   try {
     node = loadRuleOnNode(artifact.wasm, { manifest: artifact.manifest, target, io: nodeBoard.io });
-    const history: string[] = [];
-    for (let i = 0; i < ticks.length; i++) {
-      const inputs = concreteInputs(ticks[i], target);
-      history.push(`  tick #${i}: ${describeInputs(inputs)}`);
-      let reference = referenceTick(interpreter, inputs, result);
-      if (options.mutateReference) reference = options.mutateReference(reference, i);
-      const onWasm3 = compiledTick(wasm3, wasm3Board, inputs, result);
-      const onNode = compiledTick(node!, nodeBoard, inputs, result);
-      if (!sameOutcome(reference, onWasm3) || !sameOutcome(reference, onNode)) {
-        throw new DisagreementError([
-          `the three executions disagree on target ${target.name} at tick #${i}`,
-          `  interpreter: ${describeOutcome(reference)}`,
-          `  wasm3:       ${describeOutcome(onWasm3)}`,
-          `  node:        ${describeOutcome(onNode)}`,
-          `inputs so far:`, ...history,
-          `artifact: ${artifact.wasm.length} bytes; state slots ${JSON.stringify(artifact.stateSlots.map((s) => [s.name, s.global, s.assigned]))}`,
-          `--- source ---`, source,
-        ].join('\n'));
+    runs.forEach((ticks, run) => {
+      if (run > 0) {
+        interpreter.reset();
+        wasm3.reset();
+        node!.reset();
       }
-      // A trap disables the compiled rule until reset(); the executions agreed on it, so stop here.
-      if (typeof onWasm3.returned === 'string') break;
-    }
+      const history: string[] = [];
+      for (let i = 0; i < ticks.length; i++) {
+        const inputs = concreteInputs(ticks[i], target);
+        history.push(`  tick #${i}: ${describeInputs(inputs)}`);
+        let reference = referenceTick(interpreter, inputs, result);
+        if (options.mutateReference) reference = options.mutateReference(reference, i);
+        const onWasm3 = compiledTick(wasm3, wasm3Board, inputs, result);
+        const onNode = compiledTick(node!, nodeBoard, inputs, result);
+        if (!sameOutcome(reference, onWasm3) || !sameOutcome(reference, onNode)) {
+          throw new DisagreementError([
+            `the three executions disagree on target ${target.name} at tick #${i}${runs.length > 1 ? ` of run #${run} (each run starts from a fresh install)` : ''}`,
+            `  interpreter: ${describeOutcome(reference)}`,
+            `  wasm3:       ${describeOutcome(onWasm3)}`,
+            `  node:        ${describeOutcome(onNode)}`,
+            `inputs so far:`, ...history,
+            `artifact: ${artifact.wasm.length} bytes; state slots ${JSON.stringify(artifact.stateSlots.map((s) => [s.name, s.global, s.assigned]))}`,
+            `--- source ---`, source,
+          ].join('\n'));
+        }
+        // A trap disables the compiled rule until reset(); the executions agreed on it, so this run ends here.
+        if (typeof onWasm3.returned === 'string') break;
+      }
+    });
   } finally {
     wasm3.close();
     node?.close();
