@@ -6,11 +6,11 @@ import { writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { TWIN_FLAGS } from './twin-flags.js';
 
-/** Compiles one twin with the benchmark flags; returns the binary, or throws with asc's messages. */
-export async function compileTwin(file: string): Promise<Uint8Array> {
+/** Compiles one twin (with the benchmark flags unless told); returns the binary, or throws with asc's messages. */
+export async function compileTwin(file: string, flags: readonly string[] = TWIN_FLAGS): Promise<Uint8Array> {
   let wasm: Uint8Array | undefined;
   const errors: string[] = [];
-  const result = await asc.main([file, ...TWIN_FLAGS, '--outFile', 'twin.wasm'], {
+  const result = await asc.main([file, ...flags, '--outFile', 'twin.wasm'], {
     writeFile: (name, contents) => {
       if (name.endsWith('.wasm') && typeof contents !== 'string') wasm = contents;
     },

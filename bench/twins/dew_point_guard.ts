@@ -1,4 +1,4 @@
-// AssemblyScript twin of rules/dew_point_guard.rule (f32, like the rule's float), for the size and build-time benchmark.
+// AssemblyScript twin of rules/dew_point_guard.rule, in f32 like the rule's float, for the size and build-time benchmark.
 @external("io", "sr") declare function sr(channel: i32): i32;
 @external("io", "gw") declare function gw(pin: i32, level: i32): void;
 

@@ -1,4 +1,4 @@
-// AssemblyScript twin of rules/inactivity_reminder.rule (f32, like the rule's float), for the size and build-time benchmark.
+// AssemblyScript twin of rules/inactivity_reminder.rule, in f32 like the rule's float, for the size and build benchmark.
 @external("io", "sr") declare function sr(channel: i32): i32;
 @external("io", "gw") declare function gw(pin: i32, level: i32): void;
 
