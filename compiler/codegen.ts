@@ -220,7 +220,8 @@ function worstCaseInstructions(binaryen: Binaryen, module: binaryenType.Module):
         throw new Error(`internal compiler error: unexpected instruction (binaryen id ${id}) in the instruction count`);
     }
   };
-  return functionCost('run');
+  // Not the name 'run': binaryen may merge `run` with an identical helper and keep the helper's name.
+  return functionCost(binaryen.getExportInfo(module.getExport('run')).value);
 }
 
 interface FnContext {

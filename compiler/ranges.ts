@@ -38,7 +38,8 @@ export function join(a: Range, b: Range): Range {
 export function intersect(a: Range, b: Range): Range {
   const lo = Math.max(a.lo, b.lo);
   const hi = Math.min(a.hi, b.hi);
-  if (lo > hi) return a; // contradictory facts: keep what we had rather than invent an empty range
+  // Contradictory facts: the code is unreachable, so the empty range (which excludes zero too) is sound.
+  if (lo > hi) return { lo, hi, nonzero: true };
   return makeRange(lo, hi, a.nonzero || b.nonzero);
 }
 

@@ -248,7 +248,37 @@ class RuleGenerator {
     lines.push(...requireLines, '', ...constLines, ...stateLines);
     for (const f of fnTexts) lines.push('', f);
     lines.push('', `on tick {`, ...indent(body), `}`, '');
-    return { source: lines.join('\n'), usesFloat: this.usesFloat, features: [...this.features].sort(), choicesUsed: this.c.next };
+    return { source: this.decorate(lines).join('\n'), usesFloat: this.usesFloat, features: [...this.features].sort(), choicesUsed: this.c.next };
+  }
+
+  /** Lexical variety: `#` comments, statements joined by `;`, and line breaks inside parentheses. */
+  private decorate(lines: string[]): string[] {
+    const c = this.c;
+    const out: string[] = [];
+    const simple = (l: string | undefined) => !!l && l.trim() !== '' && !/[{}#]/.test(l) && !/^\s*(rule|uses|every|requires)\b/.test(l);
+    for (let i = 0; i < lines.length; i++) {
+      let line = lines[i];
+      if (simple(line) && simple(lines[i + 1]) && /^\s*/.exec(line)![0] === /^\s*/.exec(lines[i + 1])![0] && c.chance(4)) {
+        line = `${line}; ${lines[++i].trim()}`;
+      }
+      if (line.includes('(') && !line.includes('#') && c.chance(4)) {
+        // Break after a comma or an operator inside parentheses: newlines do not end anything there.
+        let depth = 0;
+        const spots: number[] = [];
+        for (let j = 0; j < line.length; j++) {
+          if (line[j] === '(') depth++;
+          else if (line[j] === ')') depth--;
+          else if (depth > 0 && line[j] === ' ' && /[,+*&|=<>-]/.test(line[j - 1] ?? '')) spots.push(j);
+        }
+        if (spots.length) {
+          const at = c.pick(spots);
+          line = `${line.slice(0, at)}\n${' '.repeat(8)}${line.slice(at + 1)}`;
+        }
+      }
+      if (line.trim() !== '' && c.chance(3)) line += c.pick(['  # note', ' # (x) { } ; if', '#']);
+      out.push(line);
+    }
+    return out;
   }
 
   // ---- declarations --------------------------------------------------------------------------------------------
@@ -522,8 +552,8 @@ class RuleGenerator {
         return this.forLoop(ctx);
       default: {
         const n = c.pick([2, 0, 1, 3, 4, 8, 16, 17]);
-        const text = n === 3 && ctx.vars.some((v) => v.kind === 'const' && v.type === 'int' && v.lo === 3)
-          ? ctx.vars.find((v) => v.kind === 'const' && v.type === 'int' && v.lo === 3)!.name : String(n);
+        const k = ctx.vars.find((v) => v.kind === 'const' && v.type === 'int' && v.lo === n);
+        const text = k && c.chance(50) ? k.name : String(n);
         const body = this.block(child(ctx, { loopDepth: ctx.loopDepth + 1 }), 1 + c.below(2), false);
         this.feature('repeat');
         return [`repeat ${text} {`, ...indent(body), `}`];
@@ -769,55 +799,60 @@ class RuleGenerator {
    */
   private intIdentity(ctx: Ctx, d: number): string {
     const c = this.c;
-    const e = this.intExpr(ctx, d);
     this.feature('identity');
+    // Templates with $ for the repeated subexpression; it is generated only for the chosen one.
     const forms = [
-      () => `(${e} - ${e})`, () => `(${e} ^ ${e})`, () => `(${e} * (-1))`, () => `(${e} / (-1))`,
-      () => `((${e} << 24) >> 24)`, () => `((${e} << 16) >> 16)`, () => `((${e} >> 31) >> 1)`, () => `((${e} + 1) - 1)`,
-      () => `(0 - ${e})`, () => `(${e} & (-1))`, () => `(${e} | 0)`, () => `(abs(${e}) - abs(${e}))`,
-      () => `int(${e} < ${e})`, () => `int((${e} + 1) > ${e})`, () => `int(abs(${e}) >= 0)`, () => `min(${e}, ${e})`,
-      () => `clamp(${e}, ${e}, ${e})`, () => `((${e} * 2) / 2)`, () => `(((${e} % 2) + 2) % 2)`, () => `((${e} >> 1) << 1)`,
-      () => `(~(~${e}))`, () => `(-(-${e}))`, () => `div(${e}, ${e}, 7)`, () => `((${e} << 32) - ${e})`,
-      () => `int(${e} - 1 < ${e})`, () => `(${e} * 65536 / 65536)`,
+      '($ - $)', '($ ^ $)', '($ * (-1))', '($ / (-1))', '(($ << 24) >> 24)', '(($ << 16) >> 16)', '(($ >> 31) >> 1)',
+      '(($ + 1) - 1)', '(0 - $)', '($ & (-1))', '($ | 0)', '(abs($) - abs($))', 'int($ < $)', 'int(($ + 1) > $)',
+      'int(abs($) >= 0)', 'min($, $)', 'clamp($, $, $)', '(($ * 2) / 2)', '((($ % 2) + 2) % 2)', '(($ >> 1) << 1)',
+      '(~(~$))', '(-(-$))', 'div($, $, 7)', '(($ << 32) - $)', 'int($ - 1 < $)', '($ * 65536 / 65536)',
+      ...(this.o.float ? ['int(float($))', 'int(float($) + 0.5)', 'int(float($) * 1.0)'] : []),
     ];
-    if (this.o.float) {
-      forms.push(() => `int(float(${e}))`, () => `int(float(${e}) + 0.5)`, () => `int(float(${e}) * 1.0)`);
-    }
-    return c.pick(forms)();
+    const form = c.pick(forms);
+    if (form.includes('float')) this.noteFloat();
+    const e = this.intExpr(ctx, d);
+    return form.replaceAll('$', e);
   }
 
   /** Float identities that -0.0, NaN, infinities or rounding break: an optimizer must not apply them. */
   private floatIdentity(ctx: Ctx, d: number): string {
     const c = this.c;
-    const f = this.floatExpr(ctx, d);
     this.feature('identity');
     const forms = [
-      () => `(${f} - ${f})`, () => `(${f} + 0.0)`, () => `(${f} - 0.0)`, () => `(${f} * 1.0)`, () => `(${f} * 0.0)`,
-      () => `(0.0 - ${f})`, () => `(-(-${f}))`, () => `(${f} / 1.0)`, () => `(${f} * (-1.0))`, () => `min(${f}, ${f})`,
-      () => `max(${f}, (-${f}))`, () => `(abs(${f}) - abs(${f}))`, () => `float(int(${f}))`, () => `(${f} * 2.0 * 0.5)`,
-      () => `(${f} + 1.0 - 1.0)`, () => `(${f} * 3.0 / 3.0)`, () => `((-0.0) + ${f})`, () => `((-0.0) - ${f})`,
+      '($ - $)', '($ + 0.0)', '($ - 0.0)', '($ * 1.0)', '($ * 0.0)', '(0.0 - $)', '(-(-$))', '($ / 1.0)', '($ * (-1.0))',
+      'min($, $)', 'max($, (-$))', '(abs($) - abs($))', 'float(int($))', '($ * 2.0 * 0.5)', '($ + 1.0 - 1.0)',
+      '($ * 3.0 / 3.0)', '((-0.0) + $)', '((-0.0) - $)',
     ];
-    return c.pick(forms)();
+    const form = c.pick(forms);
+    return form.replaceAll('$', this.floatExpr(ctx, d));
   }
 
   /** Comparisons that NaN and wrapping break: `!(a < b)` is not `a >= b` for floats, `x + 1 > x` fails at INT_MAX. */
   private boolIdentity(ctx: Ctx, d: number): string {
     const c = this.c;
-    const e = this.intExpr(ctx, d);
-    const b = this.boolExpr(ctx, d);
     this.feature('identity');
-    const forms = [
-      () => `((${e} + 1) > ${e})`, () => `(abs(${e}) >= 0)`, () => `(${e} < (-2147483648))`, () => `(${e} <= 2147483647)`,
-      () => `((${e} - ${this.intExpr(ctx, d)}) < 0)`, () => `((!${b}) == ${b})`, () => `(${b} && (!${b}))`,
-      () => `(${b} || (!${b}))`, () => `(-${e} == ${e})`, () => `((${e} * 2) == (${e} + ${e}))`, () => `(${b} != ${b})`,
+    const forms: (() => string)[] = [
+      () => '(($ + 1) > $)', () => '(abs($) >= 0)', () => '($ < (-2147483648))', () => '($ <= 2147483647)',
+      () => `(($ - ${this.intExpr(ctx, d)}) < 0)`, () => '(-$ == $)', () => '(($ * 2) == ($ + $))',
     ];
-    if (this.o.float) {
-      const f = this.floatExpr(ctx, d);
-      const g = this.floatExpr(ctx, d);
-      forms.push(() => `(${f} == ${f})`, () => `(${f} != ${f})`, () => `(!(${f} < ${g}))`, () => `(!(${f} >= ${g}))`,
-        () => `(${f} <= ${f})`, () => `(!(${f} == ${g}))`, () => `((${f} - ${g}) == 0.0)`, () => `(float(${e}) == float(${e} + 1))`);
+    const boolForms = ['((!$) == $)', '($ && (!$))', '($ || (!$))', '($ != $)'];
+    const floatForms: (() => string)[] = [
+      () => '($ == $)', () => '($ != $)', () => `(!($ < ${this.floatExpr(ctx, d)}))`, () => `(!($ >= ${this.floatExpr(ctx, d)}))`,
+      () => '($ <= $)', () => `(!($ == ${this.floatExpr(ctx, d)}))`, () => `(($ - ${this.floatExpr(ctx, d)}) == 0.0)`,
+    ];
+    const kind = c.weighted([forms.length, boolForms.length, this.o.float ? floatForms.length + 1 : 0]);
+    if (kind === 0) {
+      const form = c.pick(forms)();
+      return form.replaceAll('$', this.intExpr(ctx, d));
     }
-    return c.pick(forms)();
+    if (kind === 1) return c.pick(boolForms).replaceAll('$', this.boolExpr(ctx, d));
+    if (c.below(floatForms.length + 1) === floatForms.length) {
+      const e = this.intExpr(ctx, d);
+      this.noteFloat();
+      return `(float(${e}) == float(${e} + 1))`;
+    }
+    const form = c.pick(floatForms)();
+    return form.replaceAll('$', this.floatExpr(ctx, d));
   }
 
   /** An int expression whose range the checker proves excludes zero. */

@@ -34,11 +34,23 @@ export interface Outcome {
   states: Record<string, number>;
 }
 
-export class DisagreementError extends Error {
+/** A failure of the three-way check; `signature` says what failed where, to recognize it in a smaller rule. */
+export class HarnessFailure extends Error {
+  /**
+   * @param minimizable whether a smaller rule failing with the same signature shows the same bug (a disagreement,
+   *   a compiler exception); a refusal (say E0350) is not, since removing a narrowing `if` also causes one.
+   */
+  constructor(message: string, readonly signature: string, readonly target: string, readonly minimizable = true) {
+    super(message);
+  }
+}
+
+export class DisagreementError extends HarnessFailure {
   override name = 'DisagreementError';
 }
 
-export class UnexpectedCompileError extends Error {
+/** The compiler refused a generated rule for a reason other than a limit, or threw. */
+export class UnexpectedCompileError extends HarnessFailure {
   override name = 'UnexpectedCompileError';
 }
 
@@ -72,6 +84,10 @@ export interface CheckOptions {
   mutateReference?: (outcome: Outcome, tick: number) => Outcome;
   stats?: Stats;
   features?: readonly string[];
+}
+
+function codes(errors: Diagnostic[]): string {
+  return [...new Set(errors.map((e) => e.code))].sort().join('+');
 }
 
 function describeError(d: Diagnostic): string {
@@ -209,13 +225,21 @@ export async function checkRule(source: string, runs: readonly (readonly Tick[])
   }
   for (const name of options.targets ?? TARGET_NAMES) {
     const target = loadTarget(name);
-    const result = await compile(source, { target });
+    let result: CompileResult;
+    try {
+      result = await compile(source, { target });
+    } catch (e) {
+      const first = String((e as Error)?.message ?? e).split('\n')[0];
+      throw new UnexpectedCompileError(`the compiler threw on target ${name}: ${first}\n--- source ---\n${source}`,
+        `compiler threw on ${name}: ${first.slice(0, 60)}`, name);
+    }
     const errors = result.diagnostics.filter((d) => d.severity === 'error');
     const floatRefused = !target.floatingPoint && options.usesFloat;
     if (floatRefused) {
       if (errors.length === 0 || errors.some((e) => e.code !== FLOAT_ERROR && !LIMIT_ERRORS.has(e.code))) {
         throw new UnexpectedCompileError(`target ${name} has no floating point but did not refuse this float rule with ${FLOAT_ERROR} alone:\n`
-          + `${errors.map((e) => `${describeError(e)}`).join('\n') || '(no errors)'}\n--- source ---\n${source}`);
+          + `${errors.map((e) => `${describeError(e)}`).join('\n') || '(no errors)'}\n--- source ---\n${source}`,
+        `float rule not refused on ${name}: ${codes(errors)}`, name, false);
       }
       if (stats) stats.skipped[`${name} ${FLOAT_ERROR}`] = (stats.skipped[`${name} ${FLOAT_ERROR}`] ?? 0) + 1;
       summary.skipped[name] = [FLOAT_ERROR];
@@ -231,7 +255,8 @@ export async function checkRule(source: string, runs: readonly (readonly Tick[])
         continue;
       }
       throw new UnexpectedCompileError(`target ${name} refused a generated rule:\n`
-        + `${errors.map((e) => `${describeError(e)}`).join('\n')}\n--- source ---\n${source}`);
+        + `${errors.map((e) => `${describeError(e)}`).join('\n')}\n--- source ---\n${source}`,
+      `refused on ${name}: ${codes(errors)}`, name, false);
     }
     runThreeWays(source, result, runs, options);
     summary.ran.push(name);
@@ -249,6 +274,7 @@ export async function checkRule(source: string, runs: readonly (readonly Tick[])
  * installed: the interpreter and both engines are reset() between runs.
  */
 export function runThreeWays(source: string, result: CompileResult, runs: readonly (readonly Tick[])[], options: CheckOptions = {}): void {
+  if (!runs.every((run) => Array.isArray(run))) throw new TypeError('runThreeWays takes a list of runs, each a list of ticks');
   const artifact = result.artifact!;
   const target = result.target;
   const interpreter = new RuleInterpreter(result.rule!);
@@ -281,7 +307,7 @@ export function runThreeWays(source: string, result: CompileResult, runs: readon
             `inputs so far:`, ...history,
             `artifact: ${artifact.wasm.length} bytes; state slots ${JSON.stringify(artifact.stateSlots.map((s) => [s.name, s.global, s.assigned]))}`,
             `--- source ---`, source,
-          ].join('\n'));
+          ].join('\n'), `disagreement on ${target.name}`, target.name);
         }
         // A trap disables the compiled rule until reset(); the executions agreed on it, so this run ends here.
         if (typeof onWasm3.returned === 'string') break;
@@ -291,4 +317,111 @@ export function runThreeWays(source: string, result: CompileResult, runs: readon
     wasm3.close();
     node?.close();
   }
+}
+
+// ---- minimizing a failing rule -----------------------------------------------------------------------------------
+
+/** Candidate simplifications of a rule: fewer lines, unwrapped blocks, subexpressions replaced by constants. */
+function* simplifications(source: string): Generator<string> {
+  const lines = source.split('\n');
+  const join = (ls: string[]) => ls.join('\n');
+  // Whole blocks (declarations, ifs, loops) and else branches, then single lines.
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i];
+    if (/{\s*$/.test(line) && !/^\s*}/.test(line) && !/^\s*on tick/.test(line)) {
+      let end = i;
+      // Follow `} else ... {` continuations to the end of the whole statement.
+      let depth = 0;
+      for (let j = i; j < lines.length; j++) {
+        for (const ch of lines[j]) depth += ch === '{' ? 1 : ch === '}' ? -1 : 0;
+        if (depth === 0 && !(j + 1 < lines.length && /^\s*else\b/.test(lines[j + 1]))) { end = j; break; }
+      }
+      yield join([...lines.slice(0, i), ...lines.slice(end + 1)]);
+      // Unwrap a block without else: keep its body.
+      if (end > i && /^\s*}\s*$/.test(lines[end]) && !lines.slice(i + 1, end).some((l) => /^\s*}\s*else/.test(l))) {
+        yield join([...lines.slice(0, i), ...lines.slice(i + 1, end), ...lines.slice(end + 1)]);
+      }
+    }
+    if (/^\s*}\s*else\b.*{\s*$/.test(line)) {
+      // Drop an else branch: from `} else {` up to its closing brace, keeping that brace.
+      let depth = 1;
+      for (let j = i + 1; j < lines.length; j++) {
+        for (const ch of lines[j]) depth += ch === '{' ? 1 : ch === '}' ? -1 : 0;
+        if (depth <= 0) { yield join([...lines.slice(0, i), '}', ...lines.slice(j + 1)]); break; }
+      }
+    }
+  }
+  for (let i = 0; i < lines.length; i++) {
+    if (/[{}]/.test(lines[i]) || /^\s*rule\b/.test(lines[i])) continue;
+    if (lines[i].trim() === '') continue;
+    yield join([...lines.slice(0, i), ...lines.slice(i + 1)]);
+  }
+  // Parenthesized subexpressions and calls replaced by a constant or by one of their operands.
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i];
+    for (let start = 0; start < line.length; start++) {
+      if (line[start] !== '(') continue;
+      let depth = 0;
+      let end = -1;
+      for (let j = start; j < line.length; j++) {
+        if (line[j] === '(') depth++;
+        else if (line[j] === ')') { depth--; if (depth === 0) { end = j; break; } }
+      }
+      if (end < 0) continue;
+      let from = start;
+      while (from > 0 && /[A-Za-z0-9_]/.test(line[from - 1])) from--;
+      const inner = line.slice(start + 1, end);
+      const replacements = ['0', '1', 'true', 'false', '0.0'];
+      // Operands at the top level of the group, for `(a op b)` -> `a`, `f(a, b)` -> `a`.
+      const parts: string[] = [];
+      let d = 0;
+      let last = 0;
+      for (let j = 0; j < inner.length; j++) {
+        if (inner[j] === '(') d++;
+        else if (inner[j] === ')') d--;
+        else if (d === 0 && (inner[j] === ',' || inner[j] === ' ')) {
+          if (j > last) parts.push(inner.slice(last, j));
+          last = j + 1;
+        }
+      }
+      if (inner.length > last) parts.push(inner.slice(last));
+      for (const p of parts) if (/^[A-Za-z0-9_.(]/.test(p) && p !== inner) replacements.push(p);
+      for (const r of replacements) {
+        const changed = line.slice(0, from) + r + line.slice(end + 1);
+        if (changed !== line) yield join([...lines.slice(0, i), changed, ...lines.slice(i + 1)]);
+      }
+    }
+  }
+}
+
+/**
+ * Shrinks a failing rule's source while `check` still fails with the same signature, by removing blocks and lines
+ * and replacing subexpressions. Gives up after `budgetMs`. Returns the smallest failing source found.
+ */
+export async function minimizeSource(source: string, signature: string, check: (candidate: string) => Promise<void>,
+  budgetMs = 30_000): Promise<string> {
+  const deadline = performance.now() + budgetMs;
+  const stillFails = async (candidate: string) => {
+    try {
+      await check(candidate);
+      return false;
+    } catch (e) {
+      return e instanceof HarnessFailure && e.signature === signature;
+    }
+  };
+  let best = source;
+  let progress = true;
+  while (progress && performance.now() < deadline) {
+    progress = false;
+    for (const candidate of simplifications(best)) {
+      if (performance.now() >= deadline) break;
+      if (candidate.length < best.length && await stillFails(candidate)) {
+        best = candidate;
+        progress = true;
+        break;
+      }
+    }
+  }
+  const tidy = best.replace(/\n{3,}/g, '\n\n');
+  return tidy !== best && await stillFails(tidy) ? tidy : best;
 }
