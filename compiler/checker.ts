@@ -91,9 +91,10 @@ export function check(program: Program, target: TargetProfile, diagnostics: Diag
   // so their intersection is one too; it lets later proofs use what a state can hold.
   let ranges = new Map<number, Range>();
   for (let round = 0; round < STATE_RANGE_ROUNDS; round++) {
-    const trial = new Checker(program, target, new Diagnostics(), ranges);
+    const trial = new Checker(program, target, new Diagnostics(), ranges, true);
+    // Errors in a trial do not stop the rounds: apart from divisors, which trials do not check,
+    // they do not depend on ranges, so when the final pass has none, no trial had any either.
     trial.run();
-    if (trial.hadErrors) break;
     const next = new Map<number, Range>();
     for (const [index, r] of trial.stateRangesFound()) {
       const before = ranges.get(index);
@@ -128,11 +129,12 @@ class Checker {
 
   constructor(private readonly program: Program, private readonly target: TargetProfile, private readonly d: Diagnostics,
     /** What each state is known to hold at the start of any tick. */
-    private readonly stateRanges: Map<number, Range>) {}
-
-  get hadErrors(): boolean {
-    return this.d.hasErrors;
-  }
+    private readonly stateRanges: Map<number, Range>,
+    /**
+     * A round that only derives state ranges: it does not refuse divisors, which may become provable
+     * with the ranges it derives. The final pass checks every divisor.
+     */
+    private readonly deriving = false) {}
 
   /** The range of each int or bool state over all ticks: its initial value joined with all it is assigned. */
   stateRangesFound(): Map<number, Range> {
@@ -791,7 +793,7 @@ class Checker {
     } else if (a === 'bool') {
       return bad('ints or floats');
     }
-    if ((op === '/' || op === '%') && !excludesZero(e.right.range)) {
+    if ((op === '/' || op === '%') && !excludesZero(e.right.range) && !this.deriving) {
       const divisor = e.right.constant === 0 ? 'the divisor is zero' : 'the divisor may be zero';
       this.d.error('E0350', e.right.span, `${divisor}: \`${op}\` needs a divisor the compiler can prove nonzero`,
         op === '/' ? 'use `div(a, b, fallback)`, which gives `fallback` when b is 0, or divide inside `if b != 0 { ... }`'

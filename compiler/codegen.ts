@@ -533,14 +533,17 @@ class ModuleBuilder {
     const operandType = e.left.type!;
     const special = this.bitComparison(e, ctx);
     if (special !== null) return special;
-    // Bools are 0 or 1, so when the right side cannot trap or read an input, `and`/`or` of both
-    // sides is the same as short-circuiting, and smaller.
+    // When the right side cannot trap or read an input, evaluating both sides is the same as
+    // short-circuiting, and smaller. `and` is exact: the right side is compiled assuming the left
+    // is true, and when it is not, the result is 0 whatever the right side holds.
     if (e.op === '&&') {
       return this.eagerSafe(e.right, ctx) ? m.i32.and(this.expr(e.left, ctx), this.expr(e.right, ctx))
         : m.if(this.expr(e.left, ctx), this.expr(e.right, ctx), m.i32.const(0));
     }
     if (e.op === '||') {
-      return this.eagerSafe(e.right, ctx) ? m.i32.or(this.expr(e.left, ctx), this.expr(e.right, ctx))
+      // Not i32.or: the right side was compiled assuming the left is false, so when the left is
+      // true it may hold any value (a 0/1 test folded to the value itself); select picks 1 then.
+      return this.eagerSafe(e.right, ctx) ? m.select(this.expr(e.left, ctx), m.i32.const(1), this.expr(e.right, ctx))
         : m.if(this.expr(e.left, ctx), m.i32.const(1), this.expr(e.right, ctx));
     }
     if (e.op === '/' && operandType === 'int') return this.intDivide(this.expr(e.left, ctx), e.left, this.expr(e.right, ctx), e.right, ctx);

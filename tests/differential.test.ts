@@ -5,17 +5,20 @@
 // A target is skipped only when the rule legitimately does not fit it (size, instructions, state slots, loop trips,
 // or a float on stm32); any other compile error on a generated rule fails the test with the rule's source.
 //
-// The runs are seeded, so CI sees the same rules every time. On a failure fast-check prints the seed, the path of
-// the shrunk case and the rule's source with the three outcomes. Environment knobs:
+// The runs are seeded, so CI sees the same rules every time. On a failure the report has fast-check's seed, the path
+// of the shrunk case and the rule's source with the three outcomes, then (for a disagreement or a compiler exception)
+// the rule minimized line by line, still failing the same way on the same target. Environment knobs:
 //   DIFF_SEED=n          base seed (each property adds its own offset; the report names the seed it used)
 //   DIFF_RUNS_SCALE=x    multiply the number of rules per property (e.g. 10 for a long bug hunt)
 import test, { type ExecutionContext } from 'ava';
 import fc from 'fast-check';
 import {
-  FLOAT_RULES, FN_RULES, INT_RULES, LOOP_RULES, ruleArbitrary, runsArbitrary, type GeneratorOptions,
+  FLOAT_RULES, FN_RULES, INT_RULES, LOOP_RULES, ruleArbitrary, runsArbitrary, type AbstractTick, type GeneratorOptions,
+  type RuleCase,
 } from './support/rule-generator.js';
 import {
-  checkRule, DisagreementError, newStats, UnexpectedCompileError, type HandTick, type Outcome, type Stats,
+  checkRule, DisagreementError, HarnessFailure, minimizeSource, newStats, UnexpectedCompileError, type HandTick, type Outcome,
+  type Stats,
 } from './support/three-way.js';
 
 const BASE_SEED = process.env.DIFF_SEED ? Number(process.env.DIFF_SEED) : 20_240_917;
@@ -34,25 +37,51 @@ function summarize(stats: Stats, seconds: number): string {
 
 /**
  * The property: every generated rule behaves the same three ways on every target it fits. Returns the statistics
- * so that each test can also check that its generator reaches what it is meant to exercise.
+ * so that each test can also check that its generator reaches what it is meant to exercise. On a failure the
+ * report has fast-check's seed, path and shrunk case, and below it the rule minimized line by line.
  */
 async function differential(t: ExecutionContext, options: GeneratorOptions, numRuns: number, seedOffset: number): Promise<Stats> {
   const seed = BASE_SEED + seedOffset;
   const stats = newStats();
   const started = performance.now();
-  t.log(`seed ${seed}, ${Math.round(numRuns * SCALE)} rules`);
-  await fc.assert(
-    fc.asyncProperty(ruleArbitrary(options), runsArbitrary(MAX_RUNS, MAX_TICKS), async (rule, runs) => {
-      await checkRule(rule.source, runs, { usesFloat: rule.usesFloat, stats, features: rule.features });
-    }),
-    // Shrinking recompiles the rule for every candidate: bound it so that a failure is reported in good time.
-    {
-      seed, numRuns: Math.round(numRuns * SCALE), includeErrorInReport: true,
-      interruptAfterTimeLimit: 100_000 * SCALE, markInterruptAsFailure: false,
-    },
+  const runs = Math.round(numRuns * SCALE);
+  t.log(`seed ${seed}, ${runs} rules`);
+  /** The first failure's signature: shrinking keeps to candidates that fail the same way, not some other bug. */
+  let failing: string | undefined;
+  const details = await fc.check(
+    // Shrinking a choice sequence is slow to converge (every candidate is compiled again), so it is capped; the
+    // source-level minimizer below does better. The time limit keeps a failure's report within ava's timeout.
+    fc.asyncProperty(fc.limitShrink(ruleArbitrary(options), 150), fc.limitShrink(runsArbitrary(MAX_RUNS, MAX_TICKS), 50),
+      async (rule, ticks) => {
+        try {
+          // Statistics count the generated cases, not fast-check's shrinking attempts after a failure.
+          await checkRule(rule.source, ticks, { usesFloat: rule.usesFloat, stats: failing ? undefined : stats, features: rule.features });
+        } catch (e) {
+          if (!(e instanceof HarnessFailure)) throw e;
+          if (failing !== undefined && e.signature !== failing) return;
+          failing = e.signature;
+          throw e;
+        }
+      }),
+    { seed, numRuns: runs, includeErrorInReport: true, interruptAfterTimeLimit: 60_000 * SCALE, markInterruptAsFailure: false },
   );
   t.log(summarize(stats, (performance.now() - started) / 1000));
+  if (details.failed) t.fail(`${fc.defaultReportMessage(details)}${await minimized(details.counterexample, details.errorInstance)}`);
   return stats;
+}
+
+/** The failing rule of a counterexample, minimized while it fails the same way on the same target. */
+async function minimized(counterexample: [RuleCase, AbstractTick[][]] | null, error: unknown): Promise<string> {
+  if (!counterexample || !(error instanceof HarnessFailure) || !error.minimizable) return '';
+  const [rule, ticks] = counterexample;
+  const check = async (source: string) => { await checkRule(source, ticks, { targets: [error.target], usesFloat: rule.usesFloat }); };
+  const small = await minimizeSource(rule.source, error.signature, check);
+  try {
+    await check(small);
+  } catch (e) {
+    return `\n\nMINIMIZED (${error.signature}):\n${(e as Error).message}`;
+  }
+  return '';
 }
 
 function assertReached(t: ExecutionContext, stats: Stats, features: string[]): void {
@@ -61,7 +90,7 @@ function assertReached(t: ExecutionContext, stats: Stats, features: string[]): v
 }
 
 test.serial('int rules: interpreter, wasm3 and Node agree on rpi, stm32 and nrf5340', async (t) => {
-  const stats = await differential(t, INT_RULES, 300, 0);
+  const stats = await differential(t, INT_RULES, 500, 0);
   // Most generated rules must fit even the smallest target, or the test would prove little.
   t.true((stats.ran.stm32 ?? 0) >= stats.rules * 0.4, `only ${stats.ran.stm32} of ${stats.rules} rules ran on stm32`);
   t.true((stats.ran.rpi ?? 0) >= stats.rules * 0.5, `only ${stats.ran.rpi} of ${stats.rules} rules ran on rpi`);
@@ -69,24 +98,25 @@ test.serial('int rules: interpreter, wasm3 and Node agree on rpi, stm32 and nrf5
     'state-assign', 'gpio-write', 'gpio-read', 'sensor', 'now', 'requires', 'return', 'early-return', 'if', 'else-if',
     'cond', 'logic', 'short-circuit', 'narrowing', 'div-op', 'mod-op', 'div-builtin', 'shift', 'min-max', 'abs',
     'clamp', 'int-of-bool', 'bool-of', 'for', 'repeat', 'fn', 'fn-call', 'const', 'loop-sensor', 'loop-pin-write',
+    'identity', 'state-shape', 'fact-sensitive',
   ]);
 });
 
 test.serial('float rules: the three agree on rpi and nrf5340, and stm32 refuses them with E0401', async (t) => {
-  const stats = await differential(t, FLOAT_RULES, 250, 1);
+  const stats = await differential(t, FLOAT_RULES, 400, 1);
   t.true((stats.ran.rpi ?? 0) >= stats.rules * 0.5, `only ${stats.ran.rpi} of ${stats.rules} rules ran on rpi`);
   t.true((stats.skipped['stm32 E0401'] ?? 0) >= stats.rules * 0.5, 'most float rules should reach stm32 and be refused');
   assertReached(t, stats, ['float', 'float-div', 'float-extreme', 'float-of-int', 'int-of-float', 'div-builtin', 'min-max', 'clamp', 'abs']);
 });
 
 test.serial('loop-heavy rules: loop variables as channels, pins and divisors, nested and early-returning loops', async (t) => {
-  const stats = await differential(t, LOOP_RULES, 250, 2);
+  const stats = await differential(t, LOOP_RULES, 400, 2);
   t.true((stats.ran.stm32 ?? 0) >= stats.rules * 0.4, `only ${stats.ran.stm32} of ${stats.rules} rules ran on stm32`);
   assertReached(t, stats, ['for', 'for-empty', 'repeat', 'loop-sensor', 'loop-pin-read', 'loop-pin-write', 'loop-divisor', 'early-return']);
 });
 
 test.serial('function-heavy rules: helpers with int, bool and float parameters calling each other', async (t) => {
-  const stats = await differential(t, FN_RULES, 200, 3);
+  const stats = await differential(t, FN_RULES, 300, 3);
   t.true((stats.ran.rpi ?? 0) >= stats.rules * 0.5, `only ${stats.ran.rpi} of ${stats.rules} rules ran on rpi`);
   assertReached(t, stats, ['fn', 'fn-call', 'float', 'narrowing']);
 });
@@ -97,8 +127,9 @@ interface EdgeCase {
   name: string;
   source: string;
   ticks: HandTick[];
-  /** Targets that must run it (the others may skip it for limits or floats). */
+  /** Targets that must run it (the others may skip it for limits, or refuse its floats). */
   mustRun: string[];
+  float?: boolean;
 }
 
 const ALL = ['rpi', 'stm32', 'nrf5340'];
@@ -175,6 +206,7 @@ on tick {
   {
     name: 'int() of NaN, of infinities and near the int range edges',
     mustRun: FLOAT_TARGETS,
+    float: true,
     ticks: readings([0, 1, -1, 100000, 125000, -40000, 99999]),
     source: `rule e_trunc
 uses sensor(0)
@@ -194,6 +226,7 @@ on tick {
   {
     name: '-0.0 and NaN through min, max, abs, negation and bool()',
     mustRun: FLOAT_TARGETS,
+    float: true,
     ticks: readings([-5, 5, 0, -1, 2]),
     source: `rule e_zero
 uses sensor(0), gpio_out(10, 11)
@@ -216,6 +249,7 @@ on tick {
   {
     name: 'denormal floats and int-to-float rounding above 2^24',
     mustRun: FLOAT_TARGETS,
+    float: true,
     ticks: readings([1, 3, -1, 125000, 0], [0, 2147483647, -2147483648, 16777217, 33554435]),
     source: `rule e_denormal
 uses sensor(0)
@@ -305,6 +339,7 @@ on tick {
   {
     name: 'div() with a zero divisor at run time, int and float',
     mustRun: FLOAT_TARGETS,
+    float: true,
     ticks: readings([0, 1, -1, 4, 6, -2147483647]),
     source: `rule e_div
 uses sensor(0)
@@ -377,6 +412,7 @@ on tick {
   {
     name: 'functions with int, bool and float parameters and early returns',
     mustRun: FLOAT_TARGETS,
+    float: true,
     ticks: readings([0, 5, -5, 125000]),
     source: `rule e_fns
 uses sensor(0), gpio_out(10)
@@ -409,7 +445,7 @@ on tick {
 
 for (const edge of EDGE_CASES) {
   test(`edge case: ${edge.name}`, async (t) => {
-    const summary = await checkRule(edge.source, [edge.ticks], { usesFloat: !edge.mustRun.includes('stm32') });
+    const summary = await checkRule(edge.source, [edge.ticks], { usesFloat: edge.float ?? false });
     for (const target of edge.mustRun) t.true(summary.ran.includes(target), `${target}: ${JSON.stringify(summary.skipped)}`);
   });
 }
@@ -477,4 +513,33 @@ on tick {
   return int(1.5 * float(now))
 }`, [[{ now: 3 }]], { usesFloat: true });
   t.deepEqual(summary, { ran: ['rpi', 'nrf5340'], skipped: { stm32: ['E0401'] } });
+});
+
+test('sanity: a failing rule is minimized to the statements that make it fail', async (t) => {
+  const big = `rule big
+uses sensor(0, 1), gpio_out(10, 11)
+const K = 7
+state a = 0
+state b = false
+on tick {
+  a = a + sensor(0) * K
+  if sensor(1) > 3 {
+    b = !b
+    gpio(11) = b
+  } else {
+    a = a - 1
+  }
+  gpio(10) = a > 100
+  return a & 255
+}`;
+  const ticks: HandTick[][] = [[{ now: 0, sensors: { 0: 50, 1: 5 } }, { now: 1, sensors: { 0: 1, 1: 0 } }]];
+  // A stand-in for a compiler bug: the reference gets pin 11 wrong whenever the tick writes it.
+  const mutateReference = (o: Outcome): Outcome => (11 in o.writes ? { ...o, writes: { ...o.writes, 11: 1 - o.writes[11] } } : o);
+  const check = async (source: string) => { await checkRule(source, ticks, { targets: ['rpi'], mutateReference }); };
+  await t.throwsAsync(check(big), { instanceOf: DisagreementError });
+  const small = await minimizeSource(big, 'disagreement on rpi', check);
+  t.log(small);
+  t.true(small.split('\n').filter((l) => l.trim()).length <= 6, small);
+  t.regex(small, /gpio\(11\) = /);
+  await t.throwsAsync(check(small), { instanceOf: DisagreementError });
 });

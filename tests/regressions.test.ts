@@ -63,3 +63,64 @@ on tick {
 }`, [TICKS]);
   t.deepEqual(summary.ran, ['rpi', 'stm32', 'nrf5340']);
 });
+
+// Eager `||` (codegen.ts binary(): `i32.or(left, right)` when the right side is "eager-safe") evaluates the right side
+// even when the left side is true, but the right side was compiled under the checker's facts for "left is false".
+// With `x > 1` false, x is in [0, 1], so `x == 1` (bitComparison) and `bool(x)` compile to plain `x`. When the left
+// side is true (x = 5), `i32.or(1, 5)` is 5: a "bool" that is neither 0 nor 1. `int(...)`, `==` on bools and states
+// then see 5. `&&` is safe (`i32.and(0, anything)` is 0); for `||`, `select(left, 1, right)` keeps it branch-free
+// and exact.
+const READINGS: HandTick[] = [0, 1, 5, 2, 3].map((v, i) => ({ now: i, sensors: { 0: v } }));
+
+test('regression: eager `||` returns 0 or 1 when its right side relies on the left being false (int(x > 1 || x == 1))', async (t) => {
+  const summary = await checkRule(`rule eager_or
+uses sensor(0)
+requires sensor(0) >= 0
+on tick {
+  return int(sensor(0) > 1 || sensor(0) == 1)
+}`, [READINGS]);
+  t.deepEqual(summary.ran, ['rpi', 'stm32', 'nrf5340']);
+});
+
+test('regression: a bool state set by eager `||` compares equal to true (x > 1 || bool(x))', async (t) => {
+  const summary = await checkRule(`rule eager_or_state
+uses sensor(0)
+state seen = false
+on tick {
+  let x = sensor(0) & 7
+  seen = x > 1 || bool(x)
+  if seen == true {
+    return 100
+  }
+  return 200
+}`, [READINGS]);
+  t.deepEqual(summary.ran, ['rpi', 'stm32', 'nrf5340']);
+});
+
+// The documented state ranges ("its initial value joined with every value the tick assigns to it") are never used
+// to prove a divisor: check() derives them in trial rounds but stops at the first round with errors
+// (`if (trial.hadErrors) break`), and the first round, which knows nothing about states yet, always reports E0350
+// for a division by a state. So `1000 / n` is refused although n is 1 initially and assigned only values in 1..100.
+// (Letting trial rounds compute ranges without refusing unproven divisors keeps the invariant sound: the final pass
+// still proves every divisor, and the range of a / b holds for any nonzero b.)
+test('regression: a state assigned only values in 1..100 is a provably nonzero divisor (documented state ranges)', async (t) => {
+  const summary = await checkRule(`rule ratio
+uses sensor(0)
+state n = 1
+on tick {
+  n = clamp(sensor(0), 1, 100)
+  return 1000 / n
+}`, [READINGS]);
+  t.deepEqual(summary.ran, ['rpi', 'stm32', 'nrf5340']);
+});
+
+test('regression: a state that divides by itself in its own clamped update is a provably nonzero divisor', async (t) => {
+  const summary = await checkRule(`rule ratio_self
+uses sensor(0)
+state n = 1
+on tick {
+  n = clamp(sensor(0) / n, 1, 100)
+  return n
+}`, [READINGS]);
+  t.deepEqual(summary.ran, ['rpi', 'stm32', 'nrf5340']);
+});

@@ -22,6 +22,13 @@ export const CHANNELS = [0, 1, 2, 3, 4, 5, 6, 7];
 export const INPUT_PINS = [2, 3, 4, 5];
 export const OUTPUT_PINS = [10, 11, 12, 13, 14, 15, 16, 17];
 
+/**
+ * Whether positive-shaped states are used as divisors. docs/language.md says a state's range is its initial value
+ * joined with everything the tick assigns, and that a divisor whose range excludes zero is accepted; turn this off
+ * only if that promise is withdrawn.
+ */
+export const STATE_DIVISORS = true;
+
 export interface GeneratorOptions {
   /** May the rule use floats (then it is built for targets with floating point only). */
   float: boolean;
@@ -130,6 +137,11 @@ interface Var {
   /** Known value (consts) or range (loop variables). */
   lo?: number;
   hi?: number;
+  /**
+   * An int state whose every assignment keeps it in a shape: 0 or 1, non-negative, or positive. The checker's
+   * state-range invariants then narrow it, which codegen uses (abs, bit comparisons, divisors).
+   */
+  shape?: 'bit' | 'nonneg' | 'positive';
 }
 
 interface FnSig {
@@ -209,7 +221,15 @@ class RuleGenerator {
     for (let i = 0; i < nStates; i++) {
       const t = this.type();
       const v: Var = { name: this.fresh('s'), type: t, kind: 'state', mutable: true, nonzero: false };
-      stateLines.push(`state ${v.name} = ${this.constantOf(t, global)}`);
+      if (t === 'int' && c.chance(40)) {
+        v.shape = c.pick(['bit', 'nonneg', 'positive'] as const);
+        // A positive state is a divisor the checker can prove nonzero (its invariant range starts at 1).
+        v.nonzero = STATE_DIVISORS && v.shape === 'positive';
+        stateLines.push(`state ${v.name} = ${v.shape === 'positive' ? 1 + c.below(3) : c.below(2)}`);
+        this.feature('state-shape');
+      } else {
+        stateLines.push(`state ${v.name} = ${this.constantOf(t, global)}`);
+      }
       global.push(v);
       this.feature('state');
     }
@@ -460,8 +480,19 @@ class RuleGenerator {
     const target = c.pick(outer);
     if (target.kind === 'state') this.feature('state-assign');
     const value = this.convert(v, target.type, ctx);
+    if (target.shape) return [`${target.name} = ${this.shaped(target, value)}`];
     if (target.type === 'int' && c.chance(50)) return [`${target.name} = (${target.name} ${c.pick(['+', '^', '-', '*'])} ${value})`];
     return [`${target.name} = ${value}`];
+  }
+
+  /** An int value forced into a shaped state's shape, in a way the checker's ranges can follow. */
+  private shaped(v: Var, value: string): string {
+    const c = this.c;
+    switch (v.shape) {
+      case 'bit': return c.pick([`(${value} & 1)`, `clamp(${value}, 0, 1)`, `int(${value} > 0)`, `(if ${value} < 0 then 1 else 0)`]);
+      case 'nonneg': return c.pick([`(${value} & 0xFFFF)`, `clamp(${value}, 0, 1000)`, `(${value} & 7)`, `max(${value}, 0)`]);
+      default: return c.pick([`max(${value}, 1)`, `((${value} & 255) + 1)`, `clamp(${value}, 1, 100)`]);
+    }
   }
 
   /** `v` as a value of type `to`, sometimes combined with another expression. */
@@ -530,6 +561,7 @@ class RuleGenerator {
       case 2: {
         const v = c.pick(assignable);
         if (v.kind === 'state') this.feature('state-assign');
+        if (v.shape) return [`${v.name} = ${this.shaped(v, c.chance(50) ? `(${v.name} + ${this.intExpr(ctx, 1)})` : this.intExpr(ctx, 2))}`];
         // Often an update of the old value: accumulators, counters, toggles.
         if (c.chance(40)) {
           if (v.type === 'int') return [`${v.name} = (${v.name} ${c.pick(['+', '-', '*', '^', '|', '&', '<<', '>>'])} ${this.expr('int', ctx, 2)})`];
@@ -855,6 +887,28 @@ class RuleGenerator {
     return form.replaceAll('$', this.floatExpr(ctx, d));
   }
 
+  /**
+   * `&&` and `||` whose right side is compiled knowing the left side's outcome: when `x > 1` is false, x is in
+   * [0, 1] (given x >= 0), so `x == 1`, `x > 0` and `bool(x)` may compile to plain x, and abs(x) to x. Right when the
+   * right side runs only after the left side; a compiler that evaluates it eagerly must not let it leak.
+   */
+  private factSensitive(ctx: Ctx, n: { text: string; key: string }): string {
+    const c = this.c;
+    this.useNarrowed(n);
+    this.feature('fact-sensitive');
+    const v = n.text;
+    const bitUse = () => c.pick([`(${v} == 1)`, `(${v} != 0)`, `(${v} > 0)`, `(${v} >= 1)`, `bool(${v})`, `(1 == ${v})`,
+      `(${v} == 0)`, `(${v} < 1)`, `(abs(${v}) == ${v})`, `(abs(${v}) > 0)`]);
+    switch (c.below(6)) {
+      case 0: return `(((${v} < 0) || (${v} > 1)) || ${bitUse()})`;
+      case 1: return `((!((${v} >= 0) && (${v} <= 1))) || ${bitUse()})`;
+      case 2: return `(((${v} >= 0) && (${v} <= 1)) && ${bitUse()})`;
+      case 3: return `(((${v} > 1) || (${v} < 0)) || (${bitUse()} != ${this.boolExpr(ctx, 0)}))`;
+      case 4: return `((${v} < 0) || (abs(${v}) ${c.pick(['>', '<', '=='])} ${this.intLeaf(ctx)}))`;
+      default: return `((${v} >= 0) && (abs(${v}) ${c.pick(['>', '<', '=='])} ${this.intLeaf(ctx)}))`;
+    }
+  }
+
   /** An int expression whose range the checker proves excludes zero. */
   private nonzeroInt(ctx: Ctx, depth: number): string {
     const c = this.c;
@@ -918,10 +972,12 @@ class RuleGenerator {
       fns.length ? 2 : 0,
       narrowable.length ? 1 : 0, // d != 0 && a / d > b
       2, // identities
+      narrowable.length ? 2 : 0, // the right side of && / || compiled under the left side's facts
     ];
     switch (c.weighted(w)) {
       case 0: return this.boolExpr(ctx, 0);
       case 11: return this.boolIdentity(ctx, d);
+      case 12: return this.factSensitive(ctx, c.pick(narrowable));
       case 1: return `(${this.intExpr(ctx, d)} ${c.pick(['<', '>', '==', '!=', '<=', '>='])} ${this.intExpr(ctx, d)})`;
       case 2: return `(${this.floatExpr(ctx, d)} ${c.pick(['<', '>', '==', '!=', '<=', '>='])} ${this.floatExpr(ctx, d)})`;
       case 3: return `(${this.boolExpr(ctx, d)} ${c.pick(['==', '!='])} ${this.boolExpr(ctx, d)})`;
