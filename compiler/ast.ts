@@ -115,3 +115,44 @@ export interface Program {
   header: RuleHeader | null;
   decls: Decl[];
 }
+
+/** The statements nested directly inside `s` (its blocks, and an `else if` as one statement). */
+export function nestedStatements(s: Stmt): Stmt[] {
+  if (s.kind === 'if') return [...s.then.statements, ...(!s.else ? [] : s.else.kind === 'if' ? [s.else] : s.else.statements)];
+  if (s.kind === 'for' || s.kind === 'repeat') return s.body.statements;
+  return [];
+}
+
+/** Every statement in `stmts` and, depth first, everything nested in them. */
+export function* allStatements(stmts: Stmt[]): Generator<Stmt> {
+  for (const s of stmts) {
+    yield s;
+    yield* allStatements(nestedStatements(s));
+  }
+}
+
+/** The expressions that belong to `s` itself, not to the statements nested in it. */
+export function ownExpressions(s: Stmt): Expr[] {
+  switch (s.kind) {
+    case 'let': return [s.init];
+    case 'assign': case 'return': return [s.value];
+    case 'io-assign': return [s.target, s.value];
+    case 'if': return [s.cond];
+    case 'for': return [s.from, s.to];
+    case 'repeat': return [s.count];
+    case 'tick': return s.at ? [s.at] : [];
+    case 'expect': return [s.cond];
+  }
+}
+
+/** `e` and, depth first, all its subexpressions. */
+export function* allExpressions(e: Expr): Generator<Expr> {
+  yield e;
+  switch (e.kind) {
+    case 'unary': yield* allExpressions(e.operand); break;
+    case 'binary': yield* allExpressions(e.left); yield* allExpressions(e.right); break;
+    case 'cond': yield* allExpressions(e.cond); yield* allExpressions(e.then); yield* allExpressions(e.else); break;
+    case 'call': for (const a of e.args) yield* allExpressions(a); break;
+    default:
+  }
+}

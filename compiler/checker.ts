@@ -1,6 +1,7 @@
 // Names, types, constants, value ranges and the guarantees of the rule language: capabilities
 // against the target, bounded loops, no recursion, provable divisors, purity and profile limits.
 import { Diagnostics, type Span } from './diagnostics.js';
+import { allExpressions } from './ast.js';
 import type {
   BinaryExpr, Block, CallExpr, CapabilityKind, Expr, FnDecl, ForStmt, IfStmt, Program, Range, RuleHeader,
   StateDecl, Stmt, Symbol, TestDecl, TickDecl, Type,
@@ -1195,14 +1196,7 @@ export function describeNumbers(sorted: number[]): string {
 /** Loop variables an expression refers to. */
 export function loopSymbolsIn(e: Expr): Symbol[] {
   const out = new Set<Symbol>();
-  const visit = (x: Expr): void => {
-    if (x.kind === 'name' && x.symbol?.kind === 'loop') out.add(x.symbol);
-    else if (x.kind === 'unary') visit(x.operand);
-    else if (x.kind === 'binary') { visit(x.left); visit(x.right); }
-    else if (x.kind === 'cond') { visit(x.cond); visit(x.then); visit(x.else); }
-    else if (x.kind === 'call') x.args.forEach(visit);
-  };
-  visit(e);
+  for (const x of allExpressions(e)) if (x.kind === 'name' && x.symbol?.kind === 'loop') out.add(x.symbol);
   return [...out];
 }
 

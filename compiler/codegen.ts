@@ -2,7 +2,7 @@
 // the device ABI's shape, binaryen's size optimizations, and the worst-case instruction count.
 import type binaryenType from 'binaryen';
 import { setFlagsFromString } from 'node:v8';
-import type { BinaryExpr, Block, CallExpr, Expr, FnDecl, ForStmt, Stmt, Symbol, Type } from './ast.js';
+import { allExpressions, allStatements, ownExpressions, type BinaryExpr, type Block, type CallExpr, type Expr, type FnDecl, type ForStmt, type Stmt, type Symbol, type Type } from './ast.js';
 import { evaluateWith, loopSymbolsIn, statementReturns, type CheckedRule, type InputKey } from './checker.js';
 import { isBit, excludesZero, contains } from './ranges.js';
 import { INT_MIN } from './evaluate.js';
@@ -73,22 +73,20 @@ export async function generate(rule: CheckedRule, limits: Limits): Promise<Codeg
 }
 
 function containsLoop(stmts: Stmt[]): boolean {
-  return stmts.some((s) => s.kind === 'for' || s.kind === 'repeat'
-    || (s.kind === 'if' && (containsLoop(s.then.statements) || (!!s.else && containsLoop(s.else.kind === 'if' ? [s.else] : s.else.statements)))));
+  for (const s of allStatements(stmts)) if (s.kind === 'for' || s.kind === 'repeat') return true;
+  return false;
 }
 
 /** Whether some loop runs between 2 and UNROLL_LIMIT times, so that unrolling it is an option. */
 function hasUnrollableLoops(rule: CheckedRule): boolean {
-  const unrollable = (s: Stmt): boolean => {
-    if (s.kind === 'for' || s.kind === 'repeat') {
-      const sym = s.kind === 'for' ? s.symbol as Extract<Symbol, { kind: 'loop' }> : null;
-      const trips = sym ? sym.to - sym.from + 1 : s.kind === 'repeat' ? s.count.constant ?? 0 : 0;
-      return (trips >= 2 && trips <= UNROLL_LIMIT) || s.body.statements.some(unrollable);
+  for (const body of [rule.tick.body, ...rule.fns.map((f) => f.body)]) {
+    for (const s of allStatements(body.statements)) {
+      const loop = s.kind === 'for' ? s.symbol as Extract<Symbol, { kind: 'loop' }> : null;
+      const trips = loop ? loop.to - loop.from + 1 : s.kind === 'repeat' ? s.count.constant ?? 0 : 0;
+      if (trips >= 2 && trips <= UNROLL_LIMIT) return true;
     }
-    if (s.kind === 'if') return s.then.statements.some(unrollable) || (!!s.else && (s.else.kind === 'if' ? unrollable(s.else) : s.else.statements.some(unrollable)));
-    return false;
-  };
-  return rule.tick.body.statements.some(unrollable) || rule.fns.some((f) => f.body.statements.some(unrollable));
+  }
+  return false;
 }
 
 function generateVariant(binaryen: Binaryen, rule: CheckedRule, variant: Variant): CodegenResult {
@@ -148,17 +146,9 @@ function stateSlots(binaryen: Binaryen, module: binaryenType.Module, rule: Check
 
 function assignedStates(rule: CheckedRule): Set<number> {
   const out = new Set<number>();
-  const visit = (stmts: Stmt[]): void => {
-    for (const s of stmts) {
-      if (s.kind === 'assign' && s.symbol?.kind === 'state') out.add(s.symbol.index);
-      if (s.kind === 'if') {
-        visit(s.then.statements);
-        if (s.else) visit(s.else.kind === 'if' ? [s.else] : s.else.statements);
-      }
-      if (s.kind === 'for' || s.kind === 'repeat') visit(s.body.statements);
-    }
-  };
-  visit(rule.tick.body.statements);
+  for (const s of allStatements(rule.tick.body.statements)) {
+    if (s.kind === 'assign' && s.symbol?.kind === 'state') out.add(s.symbol.index);
+  }
   return out;
 }
 
@@ -414,25 +404,13 @@ class ModuleBuilder {
     if (!s.picksIo || this.rule.cachedInputs.length === 0) return false;
     const sym = s.symbol as Extract<Symbol, { kind: 'loop' }>;
     const reads: CallExpr[] = [];
-    const visitExpr = (e: Expr): void => {
-      if (e.kind === 'call' && (e.callee === 'sensor' || e.callee === 'gpio') && loopSymbolsIn(e.args[0]).includes(sym)) reads.push(e);
-      if (e.kind === 'unary') visitExpr(e.operand);
-      else if (e.kind === 'binary') { visitExpr(e.left); visitExpr(e.right); }
-      else if (e.kind === 'cond') { visitExpr(e.cond); visitExpr(e.then); visitExpr(e.else); }
-      else if (e.kind === 'call') e.args.forEach(visitExpr);
-    };
-    const visit = (stmts: Stmt[]): void => {
-      for (const st of stmts) {
-        if (st.kind === 'let') visitExpr(st.init);
-        else if (st.kind === 'assign' || st.kind === 'io-assign' || st.kind === 'return') visitExpr(st.value);
-        else if (st.kind === 'if') {
-          visitExpr(st.cond);
-          visit(st.then.statements);
-          if (st.else) visit(st.else.kind === 'if' ? [st.else] : st.else.statements);
-        } else if (st.kind === 'for' || st.kind === 'repeat') visit(st.body.statements);
+    for (const st of allStatements(s.body.statements)) {
+      for (const top of ownExpressions(st)) {
+        for (const e of allExpressions(top)) {
+          if (e.kind === 'call' && (e.callee === 'sensor' || e.callee === 'gpio') && loopSymbolsIn(e.args[0]).includes(sym)) reads.push(e);
+        }
       }
-    };
-    visit(s.body.statements);
+    }
     for (const read of reads) {
       for (let v = sym.from; v <= sym.to; v++) {
         const index = evaluateWith(read.args[0], new Map(ctx.loopValues).set(sym, v));
@@ -687,7 +665,7 @@ class ModuleBuilder {
       }
       case 'min':
       case 'max':
-        return this.minMax(e.callee, e.args[0], e.args[1], ctx);
+        return this.minMaxRefs(e.callee, e.args[0], e.args[1], ctx);
       case 'clamp': {
         const lower = this.minMaxRefs('max', e.args[0], e.args[1], ctx);
         const upper = this.reusable(e.args[2], ctx);
@@ -729,10 +707,6 @@ class ModuleBuilder {
       default:
         return m.call(fnName(e.fn!), e.args.map((a) => this.expr(a, ctx)), this.wasmType(type));
     }
-  }
-
-  private minMax(which: 'min' | 'max', a: Expr, b: Expr, ctx: FnContext): Ref {
-    return this.minMaxRefs(which, a, b, ctx);
   }
 
   private minMaxRefs(which: 'min' | 'max', a: Expr, b: Expr, ctx: FnContext): Ref {
