@@ -182,19 +182,31 @@ test('targets lists the three profiles with their limits', (t) => {
 });
 
 test('test runs the test blocks on wasm3 and reports a failing expect with its values', (t) => {
-  const failing = FAN.replace('expect gpio(17) == 1', 'expect gpio(17) == 0 && t_unused_check_placeholder')
-    .replace(' && t_unused_check_placeholder', '');
-  const dir = workspace({ 'good.rule': FAN, 'bad.rule': failing.replace('fan_control', 'fan_bad') });
-  const ok = rules(['test', 'good.rule'], { cwd: dir });
+  const dir = workspace({ 'good.rule': FAN, 'bad.rule': FAN.replace('fan_control', 'fan_bad').replace('expect gpio(17) == 1', 'expect gpio(17) == 0') });
+  const ok = rules(['test', 'good.rule', '--target', 'stm32'], { cwd: dir });
   t.is(ok.code, 0, ok.stdout + ok.stderr);
-  t.regex(ok.stdout, /passed  turns the fan on when hot/);
+  t.regex(ok.stdout, /good\.rule \(fan_control, stm32, wasm3\)\n  passed  turns the fan on when hot/);
   t.regex(ok.stdout, /^1 passed, 0 failed$/m);
-  const bad = rules(['test', 'bad.rule'], { cwd: dir });
+  const bad = rules(['test', 'bad.rule', '-t', 'rpi'], { cwd: dir });
   t.is(bad.code, 1);
   t.regex(bad.stdout, /FAILED  turns the fan on when hot/);
   t.regex(bad.stdout, /bad\.rule:18:3: expect gpio\(17\) == 0/);
   t.regex(bad.stdout, /gpio\(17\) = 1/);
   t.regex(bad.stdout, /^0 passed, 1 failed$/m);
+});
+
+test('test without --target runs on every target the rule builds for, and fails one that builds nowhere', (t) => {
+  const floaty = FAN.replace('fan_control', 'fan_float').replace('let t = sensor(0)', 'let t = int(float(sensor(0)) * 1.0)');
+  const dir = workspace({ 'fan.rule': FAN, 'float.rule': floaty, 'broken.rule': FAN.replace('fan_control', 'broken').replace('gpio(17) = 1', 'gpio(99) = 1') });
+  const r = rules(['test', 'fan.rule', 'float.rule'], { cwd: dir });
+  t.is(r.code, 0, r.stdout + r.stderr);
+  for (const target of ['rpi', 'stm32', 'nrf5340']) t.regex(r.stdout, new RegExp(`fan\\.rule \\(fan_control, ${target}, wasm3\\)`));
+  t.regex(r.stdout, /float\.rule: not tested on stm32: it does not build there \(E0401: floating point/);
+  t.regex(r.stdout, /^5 passed, 0 failed$/m);
+  const broken = rules(['test', 'broken.rule'], { cwd: dir });
+  t.is(broken.code, 1);
+  t.regex(broken.stdout, /broken\.rule: does not build for rpi; its tests did not run/);
+  t.regex(broken.stdout, /^0 passed, 1 failed$/m);
 });
 
 test('run prints each tick, and --steps --json prints one JSON line per step', (t) => {
