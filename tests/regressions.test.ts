@@ -124,3 +124,29 @@ on tick {
 }`, [READINGS]);
   t.deepEqual(summary.ran, ['rpi', 'stm32', 'nrf5340']);
 });
+
+// binaryen.js's `select` takes (condition, ifTrue, ifFalse), while the text format and wasm evaluate
+// (ifTrue, ifFalse, condition). codegen passed them in wasm's order, so min(a, b) picked by the wrong test
+// and a square-root helper inside max() was dropped altogether. Found by the example rules' own tests.
+test('regression: min, max and clamp pick the right operand (binaryen select takes the condition first)', async (t) => {
+  const summary = await checkRule(`rule pick
+uses sensor(4)
+state streak = 0
+on tick {
+  streak = min(streak + 1, 3)
+  return max(sensor(4) - 100, streak) * 1000 + clamp(sensor(4), 20, 60)
+}`, [[{ now: 0, sensors: { 4: 10 } }, { now: 1, sensors: { 4: 150 } }, { now: 2, sensors: { 4: 70 } }, { now: 3, sensors: { 4: 40 } }]]);
+  t.deepEqual(summary.ran, ['rpi', 'stm32', 'nrf5340']);
+});
+
+// `requires sensor(7) >= 1_000` narrowed the channel as if the condition were false (the fact's polarity was
+// inverted), so a division by sensor(7) was refused with E0350. Found by the tank_level example.
+test('regression: `requires` narrows an input the way the condition says, making the division legal', async (t) => {
+  const summary = await checkRule(`rule ratio
+uses sensor(6, 7)
+requires sensor(7) >= 1_000
+on tick {
+  return sensor(6) * 1000 / sensor(7)
+}`, [[{ now: 0, sensors: { 6: 600, 7: 3000 } }, { now: 1, sensors: { 6: 600, 7: 0 } }, { now: 2, sensors: { 6: 3300, 7: 1000 } }]]);
+  t.deepEqual(summary.ran, ['rpi', 'stm32', 'nrf5340']);
+});
