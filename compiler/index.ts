@@ -87,7 +87,7 @@ export async function compile(source: string, options: CompileOptions): Promise<
     diagnostics.error('E0501', header.nameSpan,
       `rule \`${header.name}\` compiles to ${code.wasm.length} bytes; target ${target.name} allows ${target.maxArtifactBytes}`,
       'split the rule in two, or simplify it: the notes show where the bytes go',
-      sizeNotes(code.wasm));
+      [...sizeNotes(code.wasm), ...await statementCosts(rule, source, code.wasm.length)]);
   }
   result.diagnostics = diagnostics.sorted();
   if (diagnostics.hasErrors) return result;
@@ -117,8 +117,29 @@ function sizeNotes(wasm: Uint8Array): string[] {
   if (!parsed.ok) return [];
   const m = parsed.module;
   const notes = [`by section: ${m.sections.map((s) => `${s.name} ${s.totalSize} B`).join(', ')}`];
-  const bodies = [...m.codes].sort((a, b) => b.size - a.size);
-  const imported = m.imports.filter((i) => i.kind === 'func').length;
-  notes.push(`biggest contributors: ${bodies.map((c) => `${c.functionIndex - imported === m.codes.length - 1 ? '`on tick`' : `function #${c.functionIndex}`} ${c.size} B, ${c.instructionCount} instructions`).join('; ')}`);
+  const tick = m.exports.find((e) => e.name === 'run')?.index;
+  if (m.codes.length > 1) {
+    const bodies = [...m.codes].sort((a, b) => b.size - a.size);
+    notes.push(`by function: ${bodies.map((c) => `${c.functionIndex === tick ? '`on tick`' : `helper #${c.functionIndex}`} ${c.size} B`).join(', ')}`);
+  }
   return notes;
+}
+
+/**
+ * The statements of `on tick` that cost the most: the artifact is rebuilt without each one in
+ * turn (a `let` stays, since later statements use it), and the difference in size is its cost.
+ */
+async function statementCosts(rule: CheckedRule, source: string, fullSize: number): Promise<string[]> {
+  const statements = rule.tick.body.statements;
+  const costs: { line: number; text: string; bytes: number }[] = [];
+  for (const [i, s] of statements.entries()) {
+    if (s.kind === 'let') continue;
+    const without = { ...rule, tick: { ...rule.tick, body: { ...rule.tick.body, statements: statements.filter((_, j) => j !== i) } } };
+    const code = await generate(without, { maxBytes: Infinity, maxInstructions: Infinity });
+    const firstLine = source.slice(s.span.start, s.span.end).split('\n')[0].trim();
+    costs.push({ line: s.span.line, text: firstLine.length > 40 ? `${firstLine.slice(0, 37)}...` : firstLine, bytes: fullSize - code.wasm.length });
+  }
+  const top = costs.filter((c) => c.bytes > 0).sort((a, b) => b.bytes - a.bytes).slice(0, 3);
+  if (top.length === 0) return [];
+  return [`biggest contributors: ${top.map((c) => `line ${c.line} \`${c.text}\` ${c.bytes} B`).join('; ')}`];
 }
