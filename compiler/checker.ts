@@ -452,6 +452,13 @@ class Checker {
         if (to < from) {
           this.d.warning('W0102', s.span, `this loop never runs: ${from}..${to} is empty`, `write ${to}..${from}, or remove the loop`);
         }
+        if (to - from + 1 > this.target.maxLoopTrips) {
+          // Checked here, before the body: its pins and channels would be enumerated over the whole range.
+          this.d.error('E0503', s.span,
+            `this loop runs ${to - from + 1} times; target ${this.target.name} allows ${this.target.maxLoopTrips} loop iterations per tick`,
+            'run fewer iterations per tick, or spread the work over several ticks with a `state` counter');
+          return;
+        }
         if (!this.checkNewName(s.variable, s.variableSpan, ctx)) return;
         const sym: Symbol = { kind: 'loop', name: s.variable, type: 'int', id: this.nextLocalId++, from, to, span: s.variableSpan };
         s.symbol = sym;
@@ -973,6 +980,13 @@ class Checker {
       values = [arg.constant];
       index = arg.constant;
     } else if (loops.length > 0 && loops.every((s) => ctx.loops.some((l) => l.symbol === s)) && isLoopConstant(arg)) {
+      const combinations = loops.reduce((n, s) => n * Math.max(0, (s as Extract<Symbol, { kind: 'loop' }>).to - (s as Extract<Symbol, { kind: 'loop' }>).from + 1), 1);
+      if (combinations > this.target.maxLoopTrips) {
+        this.d.error('E0503', arg.span,
+          `the loops around this ${noun} run ${combinations} times in all; target ${this.target.name} allows ${this.target.maxLoopTrips} loop iterations per tick`,
+          'run fewer iterations per tick');
+        return null;
+      }
       for (const l of ctx.loops) if (l.symbol && loops.includes(l.symbol)) l.picksIo = true;
       values = [...new Set(loopConstantValues(arg, loops))].sort((x, y) => x - y);
       index = -1;

@@ -4,7 +4,7 @@ import { Diagnostics, type Span } from './diagnostics.js';
 import type { Token } from './lexer.js';
 import { BUILTINS, INT32_MAX } from './lexer.js';
 import type {
-  BinaryExpr, BinaryOp, Block, CapabilityDecl, CapabilityKind, Decl, Expr, FnDecl, IfStmt, Param, Program,
+  BinaryExpr, BinaryOp, Block, UnaryOp, CapabilityDecl, CapabilityKind, Decl, Expr, FnDecl, IfStmt, Param, Program,
   RuleHeader, Stmt, Type,
 } from './ast.js';
 
@@ -23,6 +23,7 @@ const BINARY_LEVELS: BinaryOp[][] = [
 ];
 const COMPARISONS = new Set<string>(['==', '!=', '<', '<=', '>', '>=']);
 const TYPES = new Set(['int', 'bool', 'float']);
+const MAX_NESTING = 64;
 
 export function parse(tokens: Token[], diagnostics: Diagnostics): Program {
   return new Parser(tokens, diagnostics).program();
@@ -36,6 +37,8 @@ class Parser {
   private pos = 0;
   /** Inside parentheses newlines do not end anything, so they are skipped. */
   private parenDepth = 0;
+  /** How deeply expressions and blocks nest: bounded, so no input can exhaust the stack. */
+  private nesting = 0;
 
   constructor(private readonly tokens: Token[], private readonly diagnostics: Diagnostics) {}
 
@@ -105,8 +108,13 @@ class Parser {
       'put one statement per line, or separate statements with `;`');
   }
 
-  /** Error recovery: skip to the end of the current line, keeping braces balanced. */
-  private recover(): void {
+  /**
+   * Error recovery: skip to the end of the current line, keeping braces balanced. Inside a block a
+   * `}` at depth 0 is the block's own and is left for it; at the top level it is stray and skipped.
+   * Always moves past at least one token, so a loop around it cannot spin.
+   */
+  private recover(insideBlock: boolean): void {
+    const start = this.pos;
     this.parenDepth = 0;
     let depth = 0;
     while (true) {
@@ -114,7 +122,10 @@ class Parser {
       if (t.kind === 'eof') return;
       if (t.kind === 'punct' && t.text === '{') depth++;
       if (t.kind === 'punct' && t.text === '}') {
-        if (depth === 0) return;
+        if (depth === 0) {
+          if (!insideBlock || this.pos === start) this.pos++;
+          return;
+        }
         depth--;
         if (depth === 0) { this.pos++; return; }
       }
@@ -132,7 +143,7 @@ class Parser {
       header = this.header();
     } catch (e) {
       if (!(e instanceof SyntaxError_)) throw e;
-      this.recover();
+      this.recover(false);
     }
     const decls: Decl[] = [];
     this.skipNewlines();
@@ -142,7 +153,7 @@ class Parser {
         if (d) decls.push(d);
       } catch (e) {
         if (!(e instanceof SyntaxError_)) throw e;
-        this.recover();
+        this.recover(false);
       }
       this.skipNewlines();
     }
@@ -196,7 +207,7 @@ class Parser {
         this.endOfStatement();
       } catch (e) {
         if (!(e instanceof SyntaxError_)) throw e;
-        this.recover();
+        this.recover(false);
       }
       this.skipNewlines();
     }
@@ -313,6 +324,15 @@ class Parser {
   // ---- statements ----------------------------------------------------------------------
 
   private block(): Block {
+    this.enter(this.peek());
+    try {
+      return this.blockInner();
+    } finally {
+      this.nesting--;
+    }
+  }
+
+  private blockInner(): Block {
     const open = this.expect('{');
     const statements: Stmt[] = [];
     this.skipNewlines();
@@ -324,7 +344,7 @@ class Parser {
         statements.push(this.statement());
       } catch (e) {
         if (!(e instanceof SyntaxError_)) throw e;
-        this.recover();
+        this.recover(true);
       }
       this.skipNewlines();
     }
@@ -414,6 +434,23 @@ class Parser {
   // ---- expressions ---------------------------------------------------------------------
 
   expression(): Expr {
+    this.enter(this.peek());
+    try {
+      return this.expressionInner();
+    } finally {
+      this.nesting--;
+    }
+  }
+
+  private enter(t: Token): void {
+    if (++this.nesting > MAX_NESTING) {
+      // The callers' `finally` blocks undo their own levels as the error unwinds; this one is undone here.
+      this.nesting--;
+      this.fail(t.span, `this is nested more than ${MAX_NESTING} levels deep`, 'split it up with `let` or a function', 'E0214');
+    }
+  }
+
+  private expressionInner(): Expr {
     const t = this.peek();
     if (t.kind === 'keyword' && t.text === 'if') {
       this.next();
@@ -460,16 +497,25 @@ class Parser {
     const t = this.peek();
     if (t.kind === 'punct' && (t.text === '-' || t.text === '!' || t.text === '~')) {
       this.next();
-      // `-2147483648` is a literal in its own right: its magnitude alone does not fit.
-      const n = this.peek();
-      if (t.text === '-' && n.kind === 'int' && n.span.start === t.span.end) {
-        this.next();
-        return { kind: 'int', value: n.value === 0 ? 0 : -n.value!, span: join(t.span, n.span) };
+      this.enter(t);
+      try {
+        return this.unaryOperand(t);
+      } finally {
+        this.nesting--;
       }
-      const operand = this.unary();
-      return { kind: 'unary', op: t.text, operand, span: join(t.span, operand.span) };
     }
     return this.primary();
+  }
+
+  private unaryOperand(t: Token): Expr {
+    // `-2147483648` is a literal in its own right: its magnitude alone does not fit.
+    const n = this.peek();
+    if (t.text === '-' && n.kind === 'int' && n.span.start === t.span.end) {
+      this.next();
+      return { kind: 'int', value: n.value === 0 ? 0 : -n.value!, span: join(t.span, n.span) };
+    }
+    const operand = this.unary();
+    return { kind: 'unary', op: t.text as UnaryOp, operand, span: join(t.span, operand.span) };
   }
 
   private primary(): Expr {
