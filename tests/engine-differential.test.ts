@@ -6,7 +6,7 @@ import { RuleRejected, RuleTrap, loadRule, loadRuleOnNode, type LoadedRule } fro
 import {
   binaryen, build, divideRule, echoRule, fanRule, handRule, manifestFor, mixerRule, plusOneRule, recordingIo, rpi, sensorRule,
   unreachableRule, type ManifestChanges, type RecordingIo,
-} from './engine-fixtures.js';
+} from './support/engine-fixtures.js';
 
 interface Pair {
   wasm3: { rule: LoadedRule; io: RecordingIo };

@@ -7,7 +7,7 @@ import { validateArtifact } from '../engine/validate.js';
 import {
   addRun, binaryen, build, fanRule, handRule, manifestFor, name, plusOneRule, rpi, section, stm32, uleb, vec,
   wasm, type ManifestChanges,
-} from './engine-fixtures.js';
+} from './support/engine-fixtures.js';
 
 const { i32, f32, i64, none } = binaryen;
 const fanCapabilities: ManifestChanges = { capabilities: { sensor: [0], gpio_out: [17] } };

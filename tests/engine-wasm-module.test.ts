@@ -3,7 +3,7 @@
 import test from 'ava';
 import fc from 'fast-check';
 import { exportAllGlobals, mvpProblems, parseWasmModule, type WasmModule } from '../engine/wasm-module.js';
-import { binaryen, build, fanRule, handRule, name, plusOneRule, section, uleb, vec, wasm, I32 } from './engine-fixtures.js';
+import { binaryen, build, fanRule, handRule, name, plusOneRule, section, uleb, vec, wasm, I32 } from './support/engine-fixtures.js';
 
 function parsed(bytes: Uint8Array): WasmModule {
   const result = parseWasmModule(bytes);

@@ -8,7 +8,7 @@ import {
 import {
   addRun, binaryen, build, divideRule, echoRule, fanRule, handRule, importIo, manifestFor, plusOneRule, recordingIo,
   rpi, sensorRule, unreachableRule, type ManifestChanges, type RecordingIo,
-} from './engine-fixtures.js';
+} from './support/engine-fixtures.js';
 
 const fanCapabilities: ManifestChanges = { capabilities: { sensor: [0], gpio_out: [17] } };
 
@@ -236,7 +236,7 @@ test('the binding loads and runs rules in worker threads', async (t) => {
       workerData: {
         now,
         engineUrl: new URL('../engine/index.js', import.meta.url).href,
-        fixturesUrl: new URL('./engine-fixtures.js', import.meta.url).href,
+        fixturesUrl: new URL('./support/engine-fixtures.js', import.meta.url).href,
       },
     });
     worker.once('message', (message) => { resolve(message); void worker.terminate(); });
