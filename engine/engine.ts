@@ -332,6 +332,11 @@ export function loadRuleOnNode(bytes: Uint8Array, options: LoadRuleOptions): Loa
   return new NodeRule(options.manifest.rule, bytes, guardedHandlers(options.manifest, options.target, options.io));
 }
 
+/** Loads a rule on the chosen backend: wasm3 (what devices run) or Node's WebAssembly. */
+export function loadRuleOn(backend: EngineBackend, bytes: Uint8Array, options: LoadRuleOptions): LoadedRule {
+  return backend === 'wasm3' ? loadRule(bytes, options) : loadRuleOnNode(bytes, options);
+}
+
 /** The wasm3 version of the native binding; throws Wasm3Unavailable when it is not built. */
 export function wasm3Version(): string {
   return loadNativeAddon().wasm3Version;

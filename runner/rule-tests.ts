@@ -4,11 +4,10 @@ import type { Expr, TestDecl } from '../compiler/ast.js';
 import type { CompileResult } from '../compiler/index.js';
 import { SourceMap } from '../compiler/diagnostics.js';
 import { sensorChannel, type TargetProfile } from '../compiler/targets.js';
-import { loadRule, loadRuleOnNode, RuleTrap, type LoadedRule } from '../engine/engine.js';
+import { loadRuleOn, RuleTrap, type EngineBackend, type LoadedRule } from '../engine/engine.js';
 import { RuleInterpreter, type EvalContext } from './interpreter.js';
 import { SimulatedBoard } from './board.js';
 
-export type Backend = 'wasm3' | 'node';
 
 export interface ExpectFailure {
   line: number;
@@ -28,16 +27,15 @@ export interface TestOutcome {
 }
 
 /** Runs every test of a compiled rule. The result must carry `rule` and `artifact`. */
-export function runRuleTests(result: CompileResult, backend: Backend = 'wasm3'): TestOutcome[] {
+export function runRuleTests(result: CompileResult, backend: EngineBackend = 'wasm3'): TestOutcome[] {
   return result.rule!.tests.map((test) => runOne(result, test, backend));
 }
 
-function runOne(result: CompileResult, test: TestDecl, backend: Backend): TestOutcome {
+function runOne(result: CompileResult, test: TestDecl, backend: EngineBackend): TestOutcome {
   const rule = result.rule!;
   const artifact = result.artifact!;
   const board = new SimulatedBoard();
-  const load = backend === 'wasm3' ? loadRule : loadRuleOnNode;
-  const loaded: LoadedRule = load(artifact.wasm, { manifest: artifact.manifest, target: result.target, io: board.io() });
+  const loaded: LoadedRule = loadRuleOn(backend, artifact.wasm, { manifest: artifact.manifest, target: result.target, io: board.io() });
   const interpreter = new RuleInterpreter(rule);
   const map = new SourceMap(result.source);
   let now = 0;

@@ -1,8 +1,7 @@
 // Drives a compiled rule by hand, step by step, on an engine: the library behind `rules run`.
 import type { CompileResult } from '../compiler/index.js';
-import { loadRule, loadRuleOnNode } from '../engine/engine.js';
+import { loadRuleOn, type EngineBackend } from '../engine/engine.js';
 import { SimulatedBoard } from './board.js';
-import type { Backend } from './rule-tests.js';
 
 export interface Step {
   now: number;
@@ -51,10 +50,9 @@ export class Simulation {
   private readonly loaded;
   private count = 0;
 
-  constructor(result: CompileResult, backend: Backend = 'wasm3') {
+  constructor(result: CompileResult, backend: EngineBackend = 'wasm3') {
     const artifact = result.artifact!;
-    const load = backend === 'wasm3' ? loadRule : loadRuleOnNode;
-    this.loaded = load(artifact.wasm, { manifest: artifact.manifest, target: result.target, io: this.board.io() });
+    this.loaded = loadRuleOn(backend, artifact.wasm, { manifest: artifact.manifest, target: result.target, io: this.board.io() });
   }
 
   step(step: Step): StepOutcome {
@@ -73,7 +71,7 @@ export class Simulation {
 }
 
 /** Runs the steps in order on one instance. */
-export function simulate(result: CompileResult, steps: Step[], backend: Backend = 'wasm3'): StepOutcome[] {
+export function simulate(result: CompileResult, steps: Step[], backend: EngineBackend = 'wasm3'): StepOutcome[] {
   const sim = new Simulation(result, backend);
   try {
     return steps.map((s) => sim.step(s));

@@ -2,7 +2,8 @@
 // engine. Without a chosen target, each rule is tested on every target it builds for.
 import { buildRules, hasErrors, type BuildOutcome } from '../compiler/build.js';
 import type { TargetProfile } from '../compiler/targets.js';
-import { runRuleTests, type Backend, type TestOutcome } from './rule-tests.js';
+import type { EngineBackend } from '../engine/engine.js';
+import { runRuleTests, type TestOutcome } from './rule-tests.js';
 
 export interface TargetRun {
   target: string;
@@ -22,7 +23,7 @@ export interface TestSuiteOptions {
   targets: TargetProfile[];
   /** The user named the target: not building for it is a failure, not a skip. */
   targetChosen: boolean;
-  backend: Backend;
+  backend: EngineBackend;
   onProgress?: (done: number, total: number) => void;
 }
 

@@ -1,10 +1,12 @@
 // `rules build <files or dirs...> --target T [--out DIR] [--json]`: compile rules to artifacts and manifests.
 import type { CommandModule } from 'yargs';
+import { collectRuleFiles } from '../files.js';
+import { loadTarget } from '../../compiler/targets.js';
 import { join } from 'node:path';
 import { buildRules, hasErrors } from '../../compiler/build.js';
 import { Progress } from '../progress.js';
 import { plural } from '../format.js';
-import { diagnosticsJson, guarded, printDiagnostics, resolveTarget, ruleFiles, withJson, withTarget, type SetExit } from './shared.js';
+import { diagnosticsJson, guarded, printDiagnostics, withJson, withTarget, type SetExit } from './shared.js';
 
 interface BuildArgs { paths: string[]; target: string; out?: string; json: boolean; ruleVersion: number }
 
@@ -23,8 +25,8 @@ export function buildCommand(setExit: SetExit): CommandModule<object, BuildArgs>
         return true;
       }) as any,
     handler: (args) => guarded(setExit, async () => {
-      const target = resolveTarget(args.target);
-      const files = ruleFiles(args.paths);
+      const target = loadTarget(args.target);
+      const files = collectRuleFiles(args.paths);
       const outDir = args.out ?? join('build', target.name);
       const progress = new Progress(files.length, 'building', args.json);
       const outcomes = await buildRules(files, {

@@ -1,9 +1,11 @@
 // `rules check <files or dirs...> --target T`: every check of `rules build`, writing nothing.
 import type { CommandModule } from 'yargs';
+import { collectRuleFiles } from '../files.js';
+import { loadTarget } from '../../compiler/targets.js';
 import { buildRules, hasErrors } from '../../compiler/build.js';
 import { Progress } from '../progress.js';
 import { plural } from '../format.js';
-import { diagnosticsJson, guarded, printDiagnostics, resolveTarget, ruleFiles, withJson, withTarget, type SetExit } from './shared.js';
+import { diagnosticsJson, guarded, printDiagnostics, withJson, withTarget, type SetExit } from './shared.js';
 
 interface CheckArgs { paths: string[]; target: string; json: boolean }
 
@@ -14,8 +16,8 @@ export function checkCommand(setExit: SetExit): CommandModule<object, CheckArgs>
     builder: (y) => withJson(withTarget(y, true))
       .positional('paths', { type: 'string', array: true, demandOption: true, describe: 'rule files or directories' }) as any,
     handler: (args) => guarded(setExit, async () => {
-      const target = resolveTarget(args.target);
-      const files = ruleFiles(args.paths);
+      const target = loadTarget(args.target);
+      const files = collectRuleFiles(args.paths);
       const progress = new Progress(files.length, 'checking', args.json);
       const outcomes = await buildRules(files, { target, outDir: null, onProgress: (done) => progress.update(done) });
       progress.done();

@@ -1,12 +1,13 @@
 // `rules run <file> --target T`: try a rule by hand on wasm3, with inputs from options or a steps file.
 import type { CommandModule } from 'yargs';
+import { loadTarget } from '../../compiler/targets.js';
 import { readFileSync } from 'node:fs';
 import { buildRules, hasErrors } from '../../compiler/build.js';
 import { parseSteps, Simulation, StepsError, type Step, type StepOutcome } from '../../runner/simulate.js';
 import { Wasm3Unavailable } from '../../engine/native-addon.js';
 import { nextDelay } from '../../runner/rule-tests.js';
 import { UsageError } from '../files.js';
-import { guarded, printDiagnostics, resolveTarget, withJson, withTarget, type SetExit } from './shared.js';
+import { guarded, printDiagnostics, withJson, withTarget, type SetExit } from './shared.js';
 
 interface RunArgs {
   file: string; target: string; json: boolean; sensor: string[]; gpio: string[];
@@ -40,7 +41,7 @@ export function runCommand(setExit: SetExit): CommandModule<object, RunArgs> {
         return true;
       }) as any,
     handler: (args) => guarded(setExit, async () => {
-      const target = resolveTarget(args.target);
+      const target = loadTarget(args.target);
       if (!args.file.endsWith('.rule')) throw new UsageError(`${args.file} is not a .rule file`);
       let steps: Step[] | null = null;
       if (args.steps) {

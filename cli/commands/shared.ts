@@ -1,8 +1,8 @@
 // Options and output helpers that several commands share: the target option, file collection,
 // and printing diagnostics as text or JSON.
 import type { Argv } from 'yargs';
-import { loadTarget, targetNames, TargetError, type TargetProfile } from '../../compiler/targets.js';
-import { collectRuleFiles, UsageError } from '../files.js';
+import { targetNames, TargetError } from '../../compiler/targets.js';
+import { UsageError } from '../files.js';
 import { diagnosticToJson, formatDiagnostic } from '../format.js';
 import type { BuildOutcome } from '../../compiler/build.js';
 
@@ -33,14 +33,6 @@ export async function guarded(setExit: SetExit, body: () => Promise<number> | nu
     }
     throw e;
   }
-}
-
-export function resolveTarget(name: string): TargetProfile {
-  return loadTarget(name);
-}
-
-export function ruleFiles(paths: string[]): string[] {
-  return collectRuleFiles(paths);
 }
 
 export function printDiagnostics(outcome: BuildOutcome): void {

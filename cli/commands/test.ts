@@ -4,9 +4,9 @@ import type { CommandModule } from 'yargs';
 import { loadTarget, targetNames } from '../../compiler/targets.js';
 import { testRules } from '../../runner/test-suite.js';
 import { Wasm3Unavailable } from '../../engine/native-addon.js';
-import { UsageError } from '../files.js';
+import { collectRuleFiles, UsageError } from '../files.js';
 import { Progress } from '../progress.js';
-import { diagnosticsJson, guarded, printDiagnostics, resolveTarget, ruleFiles, withJson, withTarget, type SetExit } from './shared.js';
+import { diagnosticsJson, guarded, printDiagnostics, withJson, withTarget, type SetExit } from './shared.js';
 
 interface TestArgs { paths: string[]; target?: string; json: boolean; engine: string }
 
@@ -18,8 +18,8 @@ export function testCommand(setExit: SetExit): CommandModule<object, TestArgs> {
       .positional('paths', { type: 'string', array: true, demandOption: true, describe: 'rule files or directories' })
       .option('engine', { choices: ['wasm3', 'node'], default: 'wasm3', describe: 'the WebAssembly engine to run on' }) as any,
     handler: (args) => guarded(setExit, async () => {
-      const targets = args.target ? [resolveTarget(args.target)] : targetNames().map((n) => loadTarget(n));
-      const files = ruleFiles(args.paths);
+      const targets = args.target ? [loadTarget(args.target)] : targetNames().map((n) => loadTarget(n));
+      const files = collectRuleFiles(args.paths);
       const progress = new Progress(files.length * targets.length, 'testing', args.json);
       let reports;
       try {

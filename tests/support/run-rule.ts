@@ -1,7 +1,7 @@
 // Compiles a rule and runs it tick by tick on an engine with a simulated board: the harness of the
 // behaviour tests.
 import { compile, type CompileResult } from '../../compiler/index.js';
-import { loadRule, loadRuleOnNode, type LoadedRule } from '../../engine/engine.js';
+import { loadRuleOn, type LoadedRule } from '../../engine/engine.js';
 
 export interface TickInput {
   now?: number;
@@ -38,8 +38,7 @@ export async function runRule(source: string, inputs: TickInput[], options: { ta
   const pins = new Map<number, number>();
   let writes: Record<number, number> = {};
   let reads = { sensor: {} as Record<number, number>, gpio: {} as Record<number, number> };
-  const load = (options.backend ?? 'wasm3') === 'wasm3' ? loadRule : loadRuleOnNode;
-  const loaded: LoadedRule = load(artifact.wasm, {
+  const loaded: LoadedRule = loadRuleOn(options.backend ?? 'wasm3', artifact.wasm, {
     manifest: artifact.manifest,
     target: result.target,
     io: {
