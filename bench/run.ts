@@ -51,7 +51,8 @@ function loadExamples(): Example[] {
   for (const f of readdirSync(RULES_DIR).filter((f) => f.endsWith('.rule')).sort()) {
     const file = join(RULES_DIR, f);
     const source = readFileSync(file, 'utf8');
-    const comments = source.split('\n').filter((l, i, all) => all.slice(0, i + 1).every((x) => x.startsWith('#')));
+    const lines = source.split('\n');
+    const comments = lines.slice(0, Math.max(0, lines.findIndex((x) => !x.startsWith('#'))));
     const m = /^#\s*targets:\s*(.+)$/.exec(comments[1] ?? '');
     if (!m) throw new Error(`${file}: the second comment line must be "# targets: ..."`);
     const name = basename(f, '.rule');
@@ -167,7 +168,6 @@ function table(header: string[], rows: string[][], align: ('l' | 'r')[]): string
 const fmt = (n: number, digits = 2) => n.toFixed(digits);
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const geomean = (xs: number[]) => Math.exp(mean(xs.map(Math.log)));
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function sizeAndEquivalence(examples: Example[], sections: Set<string>, quick: boolean): Promise<void> {
   const rows: string[][] = [];
@@ -275,7 +275,7 @@ async function buildSpeed(examples: Example[], quick: boolean): Promise<void> {
 // ---------------------------------------------------------------------------------------------------------------
 // Tick and load cost
 
-function tickIo(manifest: Manifest, profile: TargetProfile): RuleIo {
+function tickIo(profile: TargetProfile): RuleIo {
   // A fixed, varied input sequence: the cost includes the host calls, as on a device, but not a random generator.
   const rnd = prng(42);
   const sequence = Array.from({ length: 256 }, () => rnd());
@@ -328,7 +328,7 @@ async function tickCost(examples: Example[], quick: boolean): Promise<void> {
     const target = ex.targets[0];
     const profile = loadTarget(target);
     const { artifact } = await build(ex, target);
-    const options = { manifest: artifact.manifest, target: profile, io: tickIo(artifact.manifest, profile) };
+    const options = { manifest: artifact.manifest, target: profile, io: tickIo(profile) };
     subjects.push({ ex, target, profile, artifact, options, onWasm3: loadRule(artifact.wasm, options), onNode: loadRuleOnNode(artifact.wasm, options) });
   }
   // Warm every path (engine guards, both backends, validation) before timing any rule, so the first is not penalised.
