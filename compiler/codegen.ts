@@ -731,11 +731,12 @@ class ModuleBuilder {
       this.needsFloatToInt = true;
       const { m } = this;
       const get = () => m.local.get(0, this.f32);
+      // |x| < 2^31 is the case where truncating cannot trap (NaN fails the test too); one f32
+      // constant instead of two keeps the function small.
       m.addFunction(FLOAT_TO_INT, this.f32, this.i32, [],
-        m.if(m.f32.ne(get(), get()), m.i32.const(0),
-          m.if(m.f32.ge(get(), m.f32.const(2147483648)), m.i32.const(2147483647),
-            m.if(m.f32.lt(get(), m.f32.const(-2147483648)), m.i32.const(-2147483648),
-              m.i32.trunc_s.f32(get())))));
+        m.if(m.f32.lt(m.f32.abs(get()), m.f32.const(2147483648)), m.i32.trunc_s.f32(get()),
+          m.if(m.f32.ne(get(), get()), m.i32.const(0),
+            m.select(m.f32.gt(get(), m.f32.const(0)), m.i32.const(2147483647), m.i32.const(-2147483648)))));
     }
     return this.m.call(FLOAT_TO_INT, [x], this.i32);
   }
