@@ -357,7 +357,7 @@ class Checker {
     });
     if (fn.result === 'float') this.noteFloat(fn.resultSpan);
     this.block(fn.body, { where: 'fn', scope, facts: new Map(), fn, loops: [] });
-    if (!this.blockReturns(fn.body)) {
+    if (!blockReturns(fn.body)) {
       this.d.error('E0320', fn.body.span, `function \`${fn.name}\` can reach its end without returning ${describeType(fn.result)}`,
         'end every path with `return VALUE`');
     }
@@ -374,19 +374,12 @@ class Checker {
         returned = false;
       }
       this.statement(stmt, inner);
-      if (stmt.kind === 'return' || (stmt.kind === 'if' && this.stmtReturns(stmt))) returned = true;
+      if (stmt.kind === 'return' || (stmt.kind === 'if' && statementReturns(stmt))) returned = true;
       // `if b == 0 { return ... }`: what follows runs only when the condition was false.
       if (stmt.kind === 'if' && !stmt.else && blockReturns(stmt.then)) inner.facts = this.withFacts(inner.facts, stmt.cond, false);
     }
   }
 
-  private blockReturns(block: Block): boolean {
-    return blockReturns(block);
-  }
-
-  private stmtReturns(s: Stmt): boolean {
-    return statementReturns(s);
-  }
 
   private statement(s: Stmt, ctx: Ctx): void {
     const inTest = ctx.where === 'test';
@@ -589,11 +582,9 @@ class Checker {
   // ---- narrowing -----------------------------------------------------------------------
 
   /** The key under which facts about this expression are kept, or null if it has none. */
-  private factKeyOf(e: Expr, ctx: Ctx): string | null {
-    if (e.kind === 'name') {
-      const sym = e.symbol ?? ctx.scope.lookup(e.name);
-      return sym ? factKey(sym) : null;
-    }
+  /** Only for checked expressions: a name's symbol is already resolved. */
+  private factKeyOf(e: Expr): string | null {
+    if (e.kind === 'name') return e.symbol ? factKey(e.symbol) : null;
     if (e.kind === 'call' && (e.callee === 'sensor' || e.callee === 'gpio') && e.args.length === 1 && e.args[0].constant !== undefined) {
       return `${e.callee}:${e.args[0].constant}`;
     }
@@ -601,12 +592,11 @@ class Checker {
   }
 
   /** Facts `key OP constant` that hold when `cond` is `when`. */
-  private comparisonFacts(cond: Expr, when: boolean, ctx?: Ctx): [string, BinaryExpr['op'], number, Type][] {
-    const c = ctx ?? { where: 'requires', scope: this.globals, facts: new Map(), loops: [] } as Ctx;
-    if (cond.kind === 'unary' && cond.op === '!') return this.comparisonFacts(cond.operand, !when, ctx);
+  private comparisonFacts(cond: Expr, when: boolean): [string, BinaryExpr['op'], number, Type][] {
+    if (cond.kind === 'unary' && cond.op === '!') return this.comparisonFacts(cond.operand, !when);
     if (cond.kind !== 'binary') return [];
     if ((cond.op === '&&' && when) || (cond.op === '||' && !when)) {
-      return [...this.comparisonFacts(cond.left, when, ctx), ...this.comparisonFacts(cond.right, when, ctx)];
+      return [...this.comparisonFacts(cond.left, when), ...this.comparisonFacts(cond.right, when)];
     }
     let op = negateComparison(cond.op) ? cond.op : null;
     if (!op) return [];
@@ -619,7 +609,7 @@ class Checker {
     }
     if (k === undefined || !subject.type || subject.type === 'bool') return [];
     if (!when) op = negateComparison(op)!;
-    const key = this.factKeyOf(subject, c);
+    const key = this.factKeyOf(subject);
     return key ? [[key, op, k, subject.type]] : [];
   }
 
@@ -652,7 +642,7 @@ class Checker {
     if (type) {
       e.type = type;
       if (!e.range) e.range = e.constant !== undefined ? exactRange(e.constant) : fullRange(type);
-      const key = this.factKeyOf(e, ctx);
+      const key = this.factKeyOf(e);
       const fact = key ? ctx.facts.get(key) : undefined;
       if (fact) e.range = intersect(e.range, fact);
     }
