@@ -3,8 +3,8 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compile, analyze, type CompileResult } from './index.js';
-import { manifestJson } from './manifest.js';
-import type { TargetProfile } from './targets.js';
+import { manifestJson } from '../contract/manifest.js';
+import type { TargetProfile } from '../contract/targets.js';
 
 export interface BuildOptions {
   target: TargetProfile;

@@ -11,8 +11,8 @@ import {
   absRange, binaryRange, contains, exactRange, excludesZero, flipComparison, fullRange, intersect, join, makeRange,
   maxRange, minRange, narrow, negateComparison, negateRange,
 } from './ranges.js';
-import { sensorChannel, type TargetProfile } from './targets.js';
-import type { Capabilities } from './manifest.js';
+import { describeNumbers, sensorChannel, type TargetProfile } from '../contract/targets.js';
+import type { Capabilities } from '../contract/manifest.js';
 
 export interface InputKey { io: 'sensor' | 'gpio'; index: number }
 
@@ -1181,20 +1181,6 @@ class Checker {
     }
     return out.sort((a, b) => (a.io === b.io ? a.index - b.index : a.io < b.io ? 1 : -1));
   }
-}
-
-/** Sorted numbers as runs: `0..3, 5, 8..15`. */
-export function describeNumbers(sorted: number[]): string {
-  if (sorted.length === 0) return 'none';
-  const runs: string[] = [];
-  let start = sorted[0];
-  for (let i = 1; i <= sorted.length; i++) {
-    if (i < sorted.length && sorted[i] === sorted[i - 1] + 1) continue;
-    const end = sorted[i - 1];
-    runs.push(end === start ? `${start}` : end === start + 1 ? `${start}, ${end}` : `${start}..${end}`);
-    start = sorted[i];
-  }
-  return runs.join(', ');
 }
 
 /** Loop variables an expression refers to. */

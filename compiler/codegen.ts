@@ -6,7 +6,7 @@ import { allExpressions, allStatements, ownExpressions, type BinaryExpr, type Bl
 import { evaluateWith, loopSymbolsIn, statementReturns, type CheckedRule, type InputKey } from './checker.js';
 import { isBit, excludesZero, contains } from './ranges.js';
 import { INT_MIN } from './evaluate.js';
-import type { ImportName } from './manifest.js';
+import type { ImportName } from '../contract/abi.js';
 
 type Binaryen = typeof binaryenType;
 type Ref = number;

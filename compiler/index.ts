@@ -1,6 +1,5 @@
 // The compiler's front door: source text and a target in, diagnostics and (when there are no
 // errors) a size-checked artifact with its manifest out. Phases run in order, sharing one collector.
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,10 +8,13 @@ import { lex } from './lexer.js';
 import { parse } from './parser.js';
 import { check, type CheckedRule } from './checker.js';
 import { generate, type StateSlot } from './codegen.js';
-import { loadTarget, type TargetProfile } from './targets.js';
-import { ABI_VERSION, COMPILER_NAME, type Manifest } from './manifest.js';
-import { parseWasmModule } from '../engine/wasm-module.js';
+import { loadTarget, type TargetProfile } from '../contract/targets.js';
+import { COMPILER_NAME, type Manifest } from '../contract/manifest.js';
+import { ABI_VERSION, sha256Hex } from '../contract/abi.js';
+import { parseWasmModule } from '../contract/wasm-module.js';
 import type { Program } from './ast.js';
+
+export { wasmToText } from './codegen.js';
 
 export interface CompileOptions {
   target: string | TargetProfile;
@@ -52,10 +54,6 @@ export function compilerVersion(): string {
     dir = dirname(dir);
   }
   return (cachedVersion = '0.0.0');
-}
-
-export function sha256(data: Uint8Array | string): string {
-  return createHash('sha256').update(data).digest('hex');
 }
 
 /** Front end only: parse and check. Used by `rules check` and by `compile`. */
@@ -98,13 +96,13 @@ export async function compile(source: string, options: CompileOptions): Promise<
     target: target.name,
     abi: ABI_VERSION,
     size: code.wasm.length,
-    sha256: sha256(code.wasm),
+    sha256: sha256Hex(code.wasm),
     imports: code.imports,
     capabilities: rule.capabilities,
     periodMs: rule.periodMs,
     stateSlots: code.stateSlots.filter((s) => s.global !== null).length,
     maxInstructionsPerTick: code.maxInstructionsPerTick,
-    sourceSha256: sha256(source),
+    sourceSha256: sha256Hex(source),
     compiler: { name: COMPILER_NAME, version: compilerVersion() },
   };
   result.artifact = { wasm: code.wasm, manifest, stateSlots: code.stateSlots };

@@ -1,10 +1,10 @@
 // The rule engine used by the CLI, the tests and the gateway agent: validates an artifact, then runs it on wasm3
 // (what devices run) or on Node's own WebAssembly (for differential tests), behind the host's run-time checks.
-import type { Manifest } from '../compiler/manifest.js';
-import type { TargetProfile } from '../compiler/targets.js';
+import type { Manifest } from '../contract/manifest.js';
+import type { TargetProfile } from '../contract/targets.js';
 import { loadNativeAddon, type NativeError, type NativeHandlers, type NativeWasm3Rule } from './native-addon.js';
 import { validateArtifact } from './validate.js';
-import { exportAllGlobals, parseWasmModule } from './wasm-module.js';
+import { exportAllGlobals, parseWasmModule } from '../contract/wasm-module.js';
 
 /** What a rule can touch on the device; the engine calls it only for declared pins and channels. */
 export interface RuleIo {

@@ -4,10 +4,11 @@ export {
   type EngineBackend, type LoadRuleOptions, type LoadedRule, type RuleIo, type RuleState,
 } from './engine.js';
 export { Wasm3Unavailable } from './native-addon.js';
-export { ABI_IMPORTS, RUN_EXPORT, RUN_TYPE, sha256Hex, validateArtifact } from './validate.js';
+export { validateArtifact } from './validate.js';
+export { ABI_IMPORTS, RUN_EXPORT, RUN_TYPE, sha256Hex } from '../contract/abi.js';
 export {
   describeFuncType, exportAllGlobals, mvpProblems, parseWasmModule,
   type CodeBody, type CustomSection, type Export, type ExternalKind, type FuncType, type Global, type Import,
   type ImportDescription, type InitExpression, type Limits, type ParseResult, type RewriteResult, type SectionInfo,
   type ValueType, type WasmModule,
-} from './wasm-module.js';
+} from '../contract/wasm-module.js';

@@ -1,21 +1,9 @@
 // Install-time validation of a rule artifact against its manifest and the host's target profile
 // (device-abi.md, "What a host must do", item 1; the bundle signature is checked elsewhere).
-import { createHash } from 'node:crypto';
-import { ABI_VERSION, type ImportName, type Manifest } from '../compiler/manifest.js';
-import type { TargetProfile } from '../compiler/targets.js';
-import { describeFuncType, mvpProblems, parseWasmModule, type FuncType, type WasmModule } from './wasm-module.js';
-
-type Capability = 'gpio_in' | 'gpio_out' | 'sensor';
-
-/** The device ABI's import table: what each import is, its exact type and the capability it needs. */
-export const ABI_IMPORTS: Record<ImportName, { field: string; type: FuncType; capability: Capability }> = {
-  'io.gr': { field: 'gr', type: { params: ['i32'], results: ['i32'] }, capability: 'gpio_in' },
-  'io.gw': { field: 'gw', type: { params: ['i32', 'i32'], results: [] }, capability: 'gpio_out' },
-  'io.sr': { field: 'sr', type: { params: ['i32'], results: ['i32'] }, capability: 'sensor' },
-};
-
-export const RUN_EXPORT = 'run';
-export const RUN_TYPE: FuncType = { params: ['i32'], results: ['i32'] };
+import { ABI_IMPORTS, ABI_VERSION, RUN_EXPORT, RUN_TYPE, sha256Hex, type ImportName } from '../contract/abi.js';
+import type { Manifest } from '../contract/manifest.js';
+import type { TargetProfile } from '../contract/targets.js';
+import { describeFuncType, mvpProblems, parseWasmModule, type FuncType, type WasmModule } from '../contract/wasm-module.js';
 
 const sameType = (a: FuncType, b: FuncType) =>
   a.params.length === b.params.length && a.results.length === b.results.length &&
@@ -23,9 +11,6 @@ const sameType = (a: FuncType, b: FuncType) =>
 
 const isIntegerList = (v: unknown): v is number[] => Array.isArray(v) && v.every((x) => Number.isInteger(x));
 
-export function sha256Hex(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
 
 function checkManifestAgainstTarget(manifest: Manifest, target: TargetProfile, problems: string[]): void {
   if (manifest.target !== target.name) {

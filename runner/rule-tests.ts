@@ -3,7 +3,7 @@
 import type { Expr, TestDecl } from '../compiler/ast.js';
 import type { CompileResult } from '../compiler/index.js';
 import { SourceMap } from '../compiler/diagnostics.js';
-import { sensorChannel, type TargetProfile } from '../compiler/targets.js';
+import { sensorChannel, type TargetProfile } from '../contract/targets.js';
 import { loadRuleOn, RuleTrap, type EngineBackend, type LoadedRule } from '../engine/engine.js';
 import { RuleInterpreter, type EvalContext } from './interpreter.js';
 import { SimulatedBoard } from './board.js';

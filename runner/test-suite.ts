@@ -1,7 +1,7 @@
 // `rules test` as a library: builds each rule for the chosen targets and runs its tests on an
 // engine. Without a chosen target, each rule is tested on every target it builds for.
 import { buildRules, hasErrors, type BuildOutcome } from '../compiler/build.js';
-import type { TargetProfile } from '../compiler/targets.js';
+import type { TargetProfile } from '../contract/targets.js';
 import type { EngineBackend } from '../engine/engine.js';
 import { runRuleTests, type TestOutcome } from './rule-tests.js';
 

@@ -1,8 +1,8 @@
 // Tests of install-time artifact validation: a good rule passes, and each way an artifact can break the device ABI,
 // its manifest or the target profile is refused with a reason a human can act on.
 import test from 'ava';
-import type { Manifest } from '../compiler/manifest.js';
-import { loadTarget, type TargetProfile } from '../compiler/targets.js';
+import type { Manifest } from '../contract/manifest.js';
+import { loadTarget, type TargetProfile } from '../contract/targets.js';
 import { validateArtifact } from '../engine/validate.js';
 import {
   addRun, binaryen, build, fanRule, handRule, manifestFor, name, plusOneRule, rpi, section, stm32, uleb, vec,

@@ -2,7 +2,7 @@
 // and the global-exporting rewrite used by the Node backend.
 import test from 'ava';
 import fc from 'fast-check';
-import { exportAllGlobals, mvpProblems, parseWasmModule, type WasmModule } from '../engine/wasm-module.js';
+import { exportAllGlobals, mvpProblems, parseWasmModule, type WasmModule } from '../contract/wasm-module.js';
 import { binaryen, build, fanRule, handRule, name, plusOneRule, section, uleb, vec, wasm, I32 } from './support/engine-fixtures.js';
 
 function parsed(bytes: Uint8Array): WasmModule {

@@ -2,8 +2,8 @@
 // device ABI's shape, and passes its own `test` blocks tick by tick on Node's WebAssembly and on wasm3.
 import test from 'ava';
 import { compile } from '../compiler/index.js';
-import { loadTarget } from '../compiler/targets.js';
-import { parseWasmModule, describeFuncType } from '../engine/wasm-module.js';
+import { loadTarget } from '../contract/targets.js';
+import { parseWasmModule, describeFuncType } from '../contract/wasm-module.js';
 import { validateArtifact } from '../engine/validate.js';
 import { runRuleTests } from '../runner/rule-tests.js';
 import { examples } from './support/examples.js';

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compile } from '../compiler/index.js';
-import { manifestJson } from '../compiler/manifest.js';
+import { manifestJson } from '../contract/manifest.js';
 import { cliPath, rulesDir } from './support/paths.js';
 import { examples } from './support/examples.js';
 

@@ -1,7 +1,7 @@
 // `rules build <files or dirs...> --target T [--out DIR] [--json]`: compile rules to artifacts and manifests.
 import type { CommandModule } from 'yargs';
 import { collectRuleFiles } from '../files.js';
-import { loadTarget } from '../../compiler/targets.js';
+import { loadTarget } from '../../contract/targets.js';
 import { join } from 'node:path';
 import { buildRules, hasErrors } from '../../compiler/build.js';
 import { Progress } from '../progress.js';

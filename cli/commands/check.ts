@@ -1,7 +1,7 @@
 // `rules check <files or dirs...> --target T`: every check of `rules build`, writing nothing.
 import type { CommandModule } from 'yargs';
 import { collectRuleFiles } from '../files.js';
-import { loadTarget } from '../../compiler/targets.js';
+import { loadTarget } from '../../contract/targets.js';
 import { buildRules, hasErrors } from '../../compiler/build.js';
 import { Progress } from '../progress.js';
 import { plural } from '../format.js';

@@ -1,8 +1,8 @@
 // `rules inspect <file.wasm> [--json]`: sections and their sizes, imports, exports, and the code as text.
 import type { CommandModule } from 'yargs';
 import { readFileSync } from 'node:fs';
-import { parseWasmModule, describeFuncType } from '../../engine/wasm-module.js';
-import { wasmToText } from '../../compiler/codegen.js';
+import { parseWasmModule, describeFuncType } from '../../contract/wasm-module.js';
+import { wasmToText } from '../../compiler/index.js';
 import { UsageError } from '../files.js';
 import { guarded, withJson, type SetExit } from './shared.js';
 

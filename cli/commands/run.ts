@@ -1,6 +1,6 @@
 // `rules run <file> --target T`: try a rule by hand on wasm3, with inputs from options or a steps file.
 import type { CommandModule } from 'yargs';
-import { loadTarget } from '../../compiler/targets.js';
+import { loadTarget } from '../../contract/targets.js';
 import { readFileSync } from 'node:fs';
 import { buildRules, hasErrors } from '../../compiler/build.js';
 import { parseSteps, Simulation, StepsError, type Step, type StepOutcome } from '../../runner/simulate.js';

@@ -1,7 +1,7 @@
 // Options and output helpers that several commands share: the target option, file collection,
 // and printing diagnostics as text or JSON.
 import type { Argv } from 'yargs';
-import { targetNames, TargetError } from '../../compiler/targets.js';
+import { targetNames, TargetError } from '../../contract/targets.js';
 import { UsageError } from '../files.js';
 import { diagnosticToJson, formatDiagnostic } from '../format.js';
 import type { BuildOutcome } from '../../compiler/build.js';

@@ -1,7 +1,6 @@
 // `rules targets [--json]`: the target profiles as a table.
 import type { CommandModule } from 'yargs';
-import { loadTarget, targetNames } from '../../compiler/targets.js';
-import { describeNumbers } from '../../compiler/checker.js';
+import { describeNumbers, loadTarget, targetNames } from '../../contract/targets.js';
 import { guarded, withJson, type SetExit } from './shared.js';
 
 export function targetsCommand(setExit: SetExit): CommandModule<object, { json: boolean }> {

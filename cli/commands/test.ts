@@ -1,7 +1,7 @@
 // `rules test <files or dirs...> [--target T]`: builds each rule and runs its tests on wasm3,
 // against the very bytes `rules build` writes; without --target, on every target the rule builds for.
 import type { CommandModule } from 'yargs';
-import { loadTarget, targetNames } from '../../compiler/targets.js';
+import { loadTarget, targetNames } from '../../contract/targets.js';
 import { testRules } from '../../runner/test-suite.js';
 import { Wasm3Unavailable } from '../../engine/native-addon.js';
 import { collectRuleFiles, UsageError } from '../files.js';

@@ -1,10 +1,11 @@
 // Shared fixtures for the engine tests: rule modules built with binaryen or by hand, manifests that match them,
 // and an io double that records what a rule did.
-import type { Manifest, ImportName } from '../../compiler/manifest.js';
-import { loadTarget, type TargetProfile } from '../../compiler/targets.js';
+import type { Manifest } from '../../contract/manifest.js';
+import type { ImportName } from '../../contract/abi.js';
+import { loadTarget, type TargetProfile } from '../../contract/targets.js';
 import type { RuleIo } from '../../engine/engine.js';
-import { parseWasmModule } from '../../engine/wasm-module.js';
-import { sha256Hex } from '../../engine/validate.js';
+import { parseWasmModule } from '../../contract/wasm-module.js';
+import { sha256Hex } from '../../contract/abi.js';
 
 const { default: binaryen } = await import('binaryen');
 export { binaryen };

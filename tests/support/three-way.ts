@@ -4,7 +4,7 @@
 // (read through the artifact's state slots). Used by the differential and the regression tests.
 import type { Diagnostic } from '../../compiler/diagnostics.js';
 import { compile, type CompileResult } from '../../compiler/index.js';
-import { loadTarget, sensorChannel, type TargetProfile } from '../../compiler/targets.js';
+import { loadTarget, sensorChannel, type TargetProfile } from '../../contract/targets.js';
 import { loadRule, loadRuleOnNode, RuleTrap, type LoadedRule, type RuleIo } from '../../engine/engine.js';
 import { RuleInterpreter } from '../../runner/interpreter.js';
 import { CHANNELS, INPUT_PINS, sensorReading, type AbstractTick } from './rule-generator.js';

@@ -1,10 +1,9 @@
 // The manifest that travels next to every artifact (device-abi.md): what a host needs to
 // validate, schedule and report a rule. Key order is fixed so manifests are byte-reproducible.
 
-export const ABI_VERSION = 1;
-export const COMPILER_NAME = 'rules';
+import type { ImportName } from './abi.js';
 
-export type ImportName = 'io.gr' | 'io.gw' | 'io.sr';
+export const COMPILER_NAME = 'rules';
 
 export interface Capabilities {
   sensor: number[];

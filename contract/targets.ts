@@ -124,3 +124,17 @@ export function loadTarget(name: string, dir = targetsDirectory()): TargetProfil
 export function sensorChannel(profile: TargetProfile, channel: number): SensorChannel | undefined {
   return profile.sensors.find((s) => s.channel === channel);
 }
+
+/** A sorted list of pins or channels as text, runs shown as ranges: "0..3, 7". */
+export function describeNumbers(sorted: number[]): string {
+  if (sorted.length === 0) return 'none';
+  const runs: string[] = [];
+  let start = sorted[0];
+  for (let i = 1; i <= sorted.length; i++) {
+    if (i < sorted.length && sorted[i] === sorted[i - 1] + 1) continue;
+    const end = sorted[i - 1];
+    runs.push(end === start ? `${start}` : end === start + 1 ? `${start}, ${end}` : `${start}..${end}`);
+    start = sorted[i];
+  }
+  return runs.join(', ');
+}
