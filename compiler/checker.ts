@@ -12,7 +12,7 @@ import {
   maxRange, minRange, narrow, negateComparison, negateRange,
 } from './ranges.js';
 import { describeNumbers, sensorChannel, type TargetProfile } from '../contract/targets.js';
-import type { Capabilities } from '../contract/manifest.js';
+import type { Capabilities, SensorRange } from '../contract/manifest.js';
 
 export interface InputKey { io: 'sensor' | 'gpio'; index: number }
 
@@ -29,6 +29,8 @@ export interface CheckedRule {
   fns: FnDecl[];
   tick: TickDecl;
   tests: TestDecl[];
+  /** Per declared sensor channel, the range hosts saturate readings to (the manifest's `ranges`). */
+  sensorRanges: SensorRange[];
   /** Inputs read once at the start of each tick because the tick reads them more than once. */
   cachedInputs: InputKey[];
   /** Worst-case loop-body executions per tick. */
@@ -218,6 +220,10 @@ class Checker {
       header,
       periodMs,
       capabilities: this.declared,
+      sensorRanges: this.declared.sensor.flatMap((channel) => {
+        const info = sensorChannel(this.target, channel);
+        return info ? [{ channel, min: info.min, max: info.max }] : [];
+      }),
       used: {
         sensor: [...this.used.sensor].sort((a, b) => a - b),
         gpio_in: [...this.used.gpio_in].sort((a, b) => a - b),

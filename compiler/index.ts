@@ -99,6 +99,7 @@ export async function compile(source: string, options: CompileOptions): Promise<
     sha256: sha256Hex(code.wasm),
     imports: code.imports,
     capabilities: rule.capabilities,
+    ranges: rule.sensorRanges,
     periodMs: rule.periodMs,
     stateSlots: code.stateSlots.filter((s) => s.global !== null).length,
     maxInstructionsPerTick: code.maxInstructionsPerTick,

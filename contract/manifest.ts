@@ -11,6 +11,13 @@ export interface Capabilities {
   gpio_out: number[];
 }
 
+/** The range a host saturates one sensor channel's readings to: the profile's, narrowed by `requires`. */
+export interface SensorRange {
+  channel: number;
+  min: number;
+  max: number;
+}
+
 export interface Manifest {
   rule: string;
   description: string;
@@ -21,6 +28,8 @@ export interface Manifest {
   sha256: string;
   imports: ImportName[];
   capabilities: Capabilities;
+  /** One entry per declared sensor channel, sorted by channel. */
+  ranges: SensorRange[];
   periodMs: number;
   stateSlots: number;
   maxInstructionsPerTick: number;
@@ -40,6 +49,7 @@ export function manifestJson(m: Manifest): string {
     sha256: m.sha256,
     imports: [...m.imports],
     capabilities: { sensor: [...m.capabilities.sensor], gpio_in: [...m.capabilities.gpio_in], gpio_out: [...m.capabilities.gpio_out] },
+    ranges: m.ranges.map((r) => ({ channel: r.channel, min: r.min, max: r.max })),
     periodMs: m.periodMs,
     stateSlots: m.stateSlots,
     maxInstructionsPerTick: m.maxInstructionsPerTick,

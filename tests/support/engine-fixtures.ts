@@ -185,6 +185,7 @@ export function manifestFor(bytes: Uint8Array, changes: ManifestChanges = {}): M
   const parsed = parseWasmModule(bytes);
   const imports = parsed.ok ? parsed.module.imports.map((i) => `${i.module}.${i.name}` as ImportName) : [];
   const target = changes.target ?? rpi;
+  const sensor = changes.capabilities?.sensor ?? [];
   return {
     rule: changes.rule ?? 'test_rule',
     description: 'engine test fixture',
@@ -195,6 +196,7 @@ export function manifestFor(bytes: Uint8Array, changes: ManifestChanges = {}): M
     sha256: sha256Hex(bytes),
     imports: changes.imports ?? imports,
     capabilities: { sensor: [], gpio_in: [], gpio_out: [], ...changes.capabilities },
+    ranges: sensor.flatMap((channel) => target.sensors.filter((s) => s.channel === channel).map((s) => ({ channel, min: s.min, max: s.max }))),
     periodMs: 100,
     stateSlots: changes.stateSlots ?? (parsed.ok ? parsed.module.globals.length : 0),
     maxInstructionsPerTick: 100,
