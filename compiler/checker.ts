@@ -1,20 +1,24 @@
 // Names, types, constants, value ranges and the guarantees of the rule language: capabilities
 // against the target, bounded loops, no recursion, provable divisors, purity and profile limits.
 import { Diagnostics, type Span } from './diagnostics.js';
-import { allExpressions } from './ast.js';
 import type {
   BinaryExpr, Block, CallExpr, CapabilityKind, Expr, FnDecl, ForStmt, IfStmt, Program, Range, RuleHeader,
   StateDecl, Stmt, Symbol, TestDecl, TickDecl, Type,
 } from './ast.js';
 import { applyBinary, applyBuiltin, applyUnary, DivisionByZero, INT_MAX, INT_MIN, type BuiltinName } from './evaluate.js';
 import {
-  absRange, binaryRange, contains, exactRange, excludesZero, flipComparison, fullRange, intersect, join, makeRange,
-  maxRange, minRange, narrow, negateComparison, negateRange,
+  absRange, binaryRange, contains, exactRange, excludesZero, fullRange, intersect, join, makeRange,
+  maxRange, minRange, narrow, negateRange,
 } from './ranges.js';
+import {
+  blockReturns, comparisonFacts, factKey, factKeyOf, isLoopConstant, loopConstantValues, loopSymbolsIn, statementReturns,
+  withFacts, type Facts,
+} from './flow.js';
+import { loopTripsOfBlock } from './limits.js';
+import { cachedInputs, type InputKey } from './input-cache.js';
 import { describeNumbers, sensorChannel, type TargetProfile } from '../contract/targets.js';
 import type { Capabilities, SensorRange } from '../contract/manifest.js';
 
-export interface InputKey { io: 'sensor' | 'gpio'; index: number }
 
 export interface CheckedRule {
   program: Program;
@@ -49,7 +53,7 @@ interface Ctx {
   where: Where;
   scope: Scope;
   /** Narrowing facts from enclosing conditions, by fact key. */
-  facts: Map<string, Range>;
+  facts: Facts;
   fn?: FnDecl;
   /** Enclosing for loops, innermost last. */
   loops: ForStmt[];
@@ -76,13 +80,6 @@ function capabilityList(items: { from: number; to: number }[]): number[] {
   const set = new Set<number>();
   for (const { from, to } of items) for (let v = from; v <= to && v - from < 100_000; v++) set.add(v);
   return [...set].sort((a, b) => a - b);
-}
-
-export function factKey(s: Symbol): string | null {
-  if (s.kind === 'local' && !s.mutable) return `local:${s.id}`;
-  if (s.kind === 'param') return `param:${s.index}`;
-  if (s.kind === 'loop') return `loop:${s.id}`;
-  return null;
 }
 
 /** How many times state ranges are re-derived; more rounds were not seen to tighten anything. */
@@ -202,7 +199,7 @@ class Checker {
     }
     let loopTrips = 0;
     if (tick && !this.d.hasErrors) {
-      loopTrips = this.tripsOfBlock(tick.body, new Map());
+      loopTrips = loopTripsOfBlock(tick.body);
       if (loopTrips > this.target.maxLoopTrips) {
         this.d.error('E0503', tick.span,
           `one tick runs up to ${loopTrips} loop iterations; target ${this.target.name} allows ${this.target.maxLoopTrips}`,
@@ -234,7 +231,7 @@ class Checker {
       fns,
       tick,
       tests,
-      cachedInputs: this.cachedInputs(tick, header),
+      cachedInputs: cachedInputs(tick, header),
       loopTrips,
       localCount: this.nextLocalId,
     };
@@ -305,7 +302,7 @@ class Checker {
         continue;
       }
       // Conjuncts of the form `input OP constant` narrow the input's range for every proof.
-      for (const [key, op, k, type] of this.comparisonFacts(req, true)) {
+      for (const [key, op, k, type] of comparisonFacts(req, true)) {
         if (!key.startsWith('sensor:') && !key.startsWith('gpio:')) continue;
         const before = this.inputRanges.get(key) ?? fullRange(type);
         this.inputRanges.set(key, narrow(before, op, k, type));
@@ -382,7 +379,7 @@ class Checker {
       this.statement(stmt, inner);
       if (stmt.kind === 'return' || (stmt.kind === 'if' && statementReturns(stmt))) returned = true;
       // `if b == 0 { return ... }`: what follows runs only when the condition was false.
-      if (stmt.kind === 'if' && !stmt.else && blockReturns(stmt.then)) inner.facts = this.withFacts(inner.facts, stmt.cond, false);
+      if (stmt.kind === 'if' && !stmt.else && blockReturns(stmt.then)) inner.facts = withFacts(inner.facts, stmt.cond, false, this.inputRanges);
     }
   }
 
@@ -577,55 +574,12 @@ class Checker {
       this.d.error('E0303', s.cond.span, `an \`if\` needs a condition, but this is ${describeType(type)}`,
         type === 'int' ? 'compare it, e.g. `if x != 0 { ... }`' : undefined);
     }
-    this.block(s.then, { ...ctx, facts: this.withFacts(ctx.facts, s.cond, true) });
+    this.block(s.then, { ...ctx, facts: withFacts(ctx.facts, s.cond, true, this.inputRanges) });
     if (s.else) {
-      const elseCtx = { ...ctx, facts: this.withFacts(ctx.facts, s.cond, false) };
+      const elseCtx = { ...ctx, facts: withFacts(ctx.facts, s.cond, false, this.inputRanges) };
       if (s.else.kind === 'if') this.ifStatement(s.else, { ...elseCtx, scope: new Scope(ctx.scope) });
       else this.block(s.else, elseCtx);
     }
-  }
-
-  // ---- narrowing -----------------------------------------------------------------------
-
-  /** The key under which facts about this expression are kept, or null if it has none. */
-  /** Only for checked expressions: a name's symbol is already resolved. */
-  private factKeyOf(e: Expr): string | null {
-    if (e.kind === 'name') return e.symbol ? factKey(e.symbol) : null;
-    if (e.kind === 'call' && (e.callee === 'sensor' || e.callee === 'gpio') && e.args.length === 1 && e.args[0].constant !== undefined) {
-      return `${e.callee}:${e.args[0].constant}`;
-    }
-    return null;
-  }
-
-  /** Facts `key OP constant` that hold when `cond` is `when`. */
-  private comparisonFacts(cond: Expr, when: boolean): [string, BinaryExpr['op'], number, Type][] {
-    if (cond.kind === 'unary' && cond.op === '!') return this.comparisonFacts(cond.operand, !when);
-    if (cond.kind !== 'binary') return [];
-    if ((cond.op === '&&' && when) || (cond.op === '||' && !when)) {
-      return [...this.comparisonFacts(cond.left, when), ...this.comparisonFacts(cond.right, when)];
-    }
-    let op = negateComparison(cond.op) ? cond.op : null;
-    if (!op) return [];
-    let subject = cond.left;
-    let k = cond.right.constant;
-    if (k === undefined && cond.left.constant !== undefined) {
-      subject = cond.right;
-      k = cond.left.constant;
-      op = flipComparison(op);
-    }
-    if (k === undefined || !subject.type || subject.type === 'bool') return [];
-    if (!when) op = negateComparison(op)!;
-    const key = this.factKeyOf(subject);
-    return key ? [[key, op, k, subject.type]] : [];
-  }
-
-  private withFacts(facts: Map<string, Range>, cond: Expr, when: boolean): Map<string, Range> {
-    const out = new Map(facts);
-    for (const [key, op, k, type] of this.comparisonFacts(cond, when)) {
-      const before = out.get(key) ?? this.inputRanges.get(key) ?? fullRange(type);
-      out.set(key, narrow(before, op, k, type));
-    }
-    return out;
   }
 
   // ---- expressions ---------------------------------------------------------------------
@@ -648,7 +602,7 @@ class Checker {
     if (type) {
       e.type = type;
       if (!e.range) e.range = e.constant !== undefined ? exactRange(e.constant) : fullRange(type);
-      const key = this.factKeyOf(e);
+      const key = factKeyOf(e);
       const fact = key ? ctx.facts.get(key) : undefined;
       if (fact) e.range = intersect(e.range, fact);
     }
@@ -710,8 +664,8 @@ class Checker {
         if (c && c !== 'bool') {
           this.d.error('E0303', e.cond.span, `\`if\` needs a condition, but this is ${describeType(c)}`, undefined);
         }
-        const a = this.expr(e.then, { ...ctx, facts: this.withFacts(ctx.facts, e.cond, true) });
-        const b = this.expr(e.else, { ...ctx, facts: this.withFacts(ctx.facts, e.cond, false) });
+        const a = this.expr(e.then, { ...ctx, facts: withFacts(ctx.facts, e.cond, true, this.inputRanges) });
+        const b = this.expr(e.else, { ...ctx, facts: withFacts(ctx.facts, e.cond, false, this.inputRanges) });
         if (!a || !b || !c) return null;
         if (a !== b) {
           this.d.error('E0305', e.span, `the two branches have different types: ${a} and ${b}`, conversionHint(b, a));
@@ -768,8 +722,8 @@ class Checker {
   private binary(e: BinaryExpr, ctx: Ctx): Type | null {
     const a = this.expr(e.left, ctx);
     // `&&` and `||` short-circuit, so the right side may rely on the left.
-    const rightCtx = e.op === '&&' ? { ...ctx, facts: this.withFacts(ctx.facts, e.left, true) }
-      : e.op === '||' ? { ...ctx, facts: this.withFacts(ctx.facts, e.left, false) } : ctx;
+    const rightCtx = e.op === '&&' ? { ...ctx, facts: withFacts(ctx.facts, e.left, true, this.inputRanges) }
+      : e.op === '||' ? { ...ctx, facts: withFacts(ctx.facts, e.left, false, this.inputRanges) } : ctx;
     const b = this.expr(e.right, rightCtx);
     if (!a || !b) return null;
     const op = e.op;
@@ -1070,210 +1024,6 @@ class Checker {
       }
     }
   }
-
-  /** Worst-case number of loop-body executions, counting loops in called functions at each call. */
-  private tripsOfBlock(block: Block, memo: Map<FnDecl, number>): number {
-    let total = 0;
-    for (const s of block.statements) total += this.tripsOfStmt(s, memo);
-    return total;
-  }
-
-  private tripsOfStmt(s: Stmt, memo: Map<FnDecl, number>): number {
-    const inExprs = (...es: Expr[]) => es.reduce((n, e) => n + this.tripsOfExpr(e, memo), 0);
-    switch (s.kind) {
-      case 'let': return inExprs(s.init);
-      case 'assign': return inExprs(s.value);
-      case 'io-assign': return inExprs(s.value);
-      case 'return': return inExprs(s.value);
-      case 'if': {
-        const elseTrips = !s.else ? 0 : s.else.kind === 'if' ? this.tripsOfStmt(s.else, memo) : this.tripsOfBlock(s.else, memo);
-        return inExprs(s.cond) + Math.max(this.tripsOfBlock(s.then, memo), elseTrips);
-      }
-      case 'for': {
-        const sym = s.symbol as Extract<Symbol, { kind: 'loop' }> | undefined;
-        const n = sym ? Math.max(0, sym.to - sym.from + 1) : 0;
-        return n * (1 + this.tripsOfBlock(s.body, memo));
-      }
-      case 'repeat': {
-        const n = Math.max(0, s.count.constant ?? 0);
-        return n * (1 + this.tripsOfBlock(s.body, memo));
-      }
-      default: return 0;
-    }
-  }
-
-  private tripsOfExpr(e: Expr, memo: Map<FnDecl, number>): number {
-    switch (e.kind) {
-      case 'unary': return this.tripsOfExpr(e.operand, memo);
-      case 'binary': return this.tripsOfExpr(e.left, memo) + this.tripsOfExpr(e.right, memo);
-      case 'cond': return this.tripsOfExpr(e.cond, memo) + Math.max(this.tripsOfExpr(e.then, memo), this.tripsOfExpr(e.else, memo));
-      case 'call': {
-        let n = e.args.reduce((sum, a) => sum + this.tripsOfExpr(a, memo), 0);
-        if (e.fn) {
-          if (!memo.has(e.fn)) {
-            memo.set(e.fn, 0);
-            memo.set(e.fn, this.tripsOfBlock(e.fn.body, memo));
-          }
-          n += memo.get(e.fn)!;
-        }
-        return n;
-      }
-      default: return 0;
-    }
-  }
-
-  /**
-   * Inputs that the tick reads more than once (counting reads inside loops as many, and
-   * reads named by `requires`): these are read once at the start of the tick.
-   */
-  private cachedInputs(tick: TickDecl, header: RuleHeader): InputKey[] {
-    const counts = new Map<string, number>();
-    const add = (key: string, n: number) => counts.set(key, (counts.get(key) ?? 0) + n);
-    const visitExpr = (e: Expr, many: number, loopValue: Map<Symbol, number>): void => {
-      switch (e.kind) {
-        case 'unary': visitExpr(e.operand, many, loopValue); return;
-        case 'binary': visitExpr(e.left, many, loopValue); visitExpr(e.right, many, loopValue); return;
-        case 'cond': visitExpr(e.cond, many, loopValue); visitExpr(e.then, many, loopValue); visitExpr(e.else, many, loopValue); return;
-        case 'call':
-          if ((e.callee === 'sensor' || e.callee === 'gpio') && e.args.length === 1) {
-            const a = e.args[0];
-            const index = evaluateWith(a, loopValue);
-            if (index !== undefined) add(`${e.callee}:${index}`, many);
-            return;
-          }
-          for (const a of e.args) visitExpr(a, many, loopValue);
-          return;
-        default:
-      }
-    };
-    const visitBlock = (b: Block, many: number, loopValue: Map<Symbol, number>): void => {
-      for (const s of b.statements) visitStmt(s, many, loopValue);
-    };
-    const visitStmt = (s: Stmt, many: number, loopValue: Map<Symbol, number>): void => {
-      switch (s.kind) {
-        case 'let': visitExpr(s.init, many, loopValue); return;
-        case 'assign': visitExpr(s.value, many, loopValue); return;
-        case 'io-assign': visitExpr(s.value, many, loopValue); return;
-        case 'return': visitExpr(s.value, many, loopValue); return;
-        case 'if':
-          visitExpr(s.cond, many, loopValue);
-          visitBlock(s.then, many, loopValue);
-          if (s.else) s.else.kind === 'if' ? visitStmt(s.else, many, loopValue) : visitBlock(s.else, many, loopValue);
-          return;
-        case 'for': {
-          const sym = s.symbol as Extract<Symbol, { kind: 'loop' }>;
-          if (s.picksIo) {
-            for (let v = sym.from; v <= sym.to; v++) visitBlock(s.body, many, new Map(loopValue).set(sym, v));
-          } else if (sym.to >= sym.from) {
-            visitBlock(s.body, sym.to > sym.from ? 2 : many, loopValue);
-          }
-          return;
-        }
-        case 'repeat': {
-          const n = s.count.constant ?? 0;
-          if (n > 0) visitBlock(s.body, n > 1 ? 2 : many, loopValue);
-          return;
-        }
-        default:
-      }
-    };
-    visitBlock(tick.body, 1, new Map());
-    for (const r of header.requires) visitExpr(r, 2, new Map());
-    const out: InputKey[] = [];
-    for (const [key, n] of counts) {
-      if (n < 2) continue;
-      const [io, index] = key.split(':');
-      out.push({ io: io as 'sensor' | 'gpio', index: Number(index) });
-    }
-    return out.sort((a, b) => (a.io === b.io ? a.index - b.index : a.io < b.io ? 1 : -1));
-  }
-}
-
-/** Loop variables an expression refers to. */
-export function loopSymbolsIn(e: Expr): Symbol[] {
-  const out = new Set<Symbol>();
-  for (const x of allExpressions(e)) if (x.kind === 'name' && x.symbol?.kind === 'loop') out.add(x.symbol);
-  return [...out];
-}
-
-/** Built from constants, loop variables and pure operators only: its value is known per iteration. */
-function isLoopConstant(e: Expr): boolean {
-  if (e.constant !== undefined) return true;
-  switch (e.kind) {
-    case 'name': return e.symbol?.kind === 'loop';
-    case 'unary': return isLoopConstant(e.operand);
-    case 'binary': return isLoopConstant(e.left) && isLoopConstant(e.right);
-    case 'cond': return isLoopConstant(e.cond) && isLoopConstant(e.then) && isLoopConstant(e.else);
-    case 'call': return !e.fn && e.callee !== 'sensor' && e.callee !== 'gpio' && e.args.every(isLoopConstant);
-    default: return false;
-  }
-}
-
-/** Every value `e` takes over all combinations of the given loop variables. */
-function loopConstantValues(e: Expr, loops: Symbol[]): number[] {
-  const out: number[] = [];
-  const bind = (i: number, bindings: Map<Symbol, number>): void => {
-    if (i === loops.length) {
-      const v = evaluateWith(e, bindings);
-      if (v !== undefined) out.push(v);
-      return;
-    }
-    const s = loops[i] as Extract<Symbol, { kind: 'loop' }>;
-    for (let v = s.from; v <= s.to; v++) bind(i + 1, new Map(bindings).set(s, v));
-  };
-  bind(0, new Map());
-  return out;
-}
-
-/**
- * The value of an expression of constants and bound loop variables; undefined when it depends
- * on anything else (or divides by zero).
- */
-export function evaluateWith(e: Expr, bindings: Map<Symbol, number>): number | undefined {
-  if (e.constant !== undefined) return e.constant;
-  try {
-    switch (e.kind) {
-      case 'name': return e.symbol ? bindings.get(e.symbol) : undefined;
-      case 'unary': {
-        const v = evaluateWith(e.operand, bindings);
-        return v === undefined ? undefined : applyUnary(e.op, e.operand.type!, v);
-      }
-      case 'binary': {
-        const a = evaluateWith(e.left, bindings);
-        const b = evaluateWith(e.right, bindings);
-        return a === undefined || b === undefined ? undefined : applyBinary(e.op, e.left.type!, a, b);
-      }
-      case 'cond': {
-        const c = evaluateWith(e.cond, bindings);
-        return c === undefined ? undefined : evaluateWith(c ? e.then : e.else, bindings);
-      }
-      case 'call': {
-        if (e.fn || e.callee === 'sensor' || e.callee === 'gpio') return undefined;
-        const args = e.args.map((a) => evaluateWith(a, bindings));
-        if (args.some((a) => a === undefined)) return undefined;
-        return applyBuiltin(e.callee as BuiltinName, e.args.map((a) => a.type!), args as number[]);
-      }
-      default: return undefined;
-    }
-  } catch (err) {
-    if (err instanceof DivisionByZero) return undefined;
-    throw err;
-  }
-}
-
-/** Whether every path through the statement ends in a `return`. */
-export function statementReturns(s: Stmt): boolean {
-  if (s.kind === 'return') return true;
-  if (s.kind === 'if') {
-    if (!s.else) return false;
-    const elseReturns = s.else.kind === 'if' ? statementReturns(s.else) : blockReturns(s.else);
-    return blockReturns(s.then) && elseReturns;
-  }
-  return false;
-}
-
-function blockReturns(block: Block): boolean {
-  return block.statements.some(statementReturns);
 }
 
 function whereText(ctx: Ctx): string {
@@ -1301,3 +1051,6 @@ function opHint(op: string, type: Type): string | undefined {
 }
 
 export { INT_MAX, INT_MIN, contains };
+// Codegen and the runner take these from here too.
+export { evaluateWith, loopSymbolsIn, statementReturns } from './flow.js';
+export type { InputKey } from './input-cache.js';
