@@ -1,0 +1,82 @@
+/* Every build-time setting of the device host, each with a default a port may override with -D or by
+ * providing rules_config_port.h (found on the include path when RULES_CONFIG_PORT is defined). */
+#ifndef RULES_CONFIG_H
+#define RULES_CONFIG_H
+
+#ifdef RULES_CONFIG_PORT
+#include "rules_config_port.h"
+#endif
+
+/* Hosts that may be open at once (the core keeps them in static storage). */
+#ifndef RULES_MAX_HOSTS
+#define RULES_MAX_HOSTS 1
+#endif
+
+/* Rules installed at once; slot storage holds two slots for each. */
+#ifndef RULES_MAX_RULES
+#define RULES_MAX_RULES 4
+#endif
+
+/* Bytes reserved for one slot (rounded up to the HAL's erase size): a record header and a bundle. */
+#ifndef RULES_SLOT_BYTES
+#define RULES_SLOT_BYTES 2048
+#endif
+
+/* The largest bundle accepted over SMP (the upload buffer, in RAM). */
+#ifndef RULES_MAX_BUNDLE_BYTES
+#define RULES_MAX_BUNDLE_BYTES 1536
+#endif
+
+/* The longest rule name kept, in bytes. */
+#ifndef RULES_NAME_MAX
+#define RULES_NAME_MAX 31
+#endif
+
+/* Pins or channels per capability list, and channels with a range, per rule. */
+#ifndef RULES_MAX_CAPS
+#define RULES_MAX_CAPS 16
+#endif
+
+/* Bytes of a rule's last error text. */
+#ifndef RULES_ERROR_TEXT_BYTES
+#define RULES_ERROR_TEXT_BYTES 96
+#endif
+
+/* wasm3's value stack per rule, in bytes; a rule uses a few dozen slots. */
+#ifndef RULES_WASM3_STACK_BYTES
+#define RULES_WASM3_STACK_BYTES 1024
+#endif
+
+/* A tick that runs longer than this is an overrun: the rule is disabled (device-abi.md §6). */
+#ifndef RULES_TICK_BUDGET_MS
+#define RULES_TICK_BUDGET_MS 50
+#endif
+
+/* The longest rules_host_poll asks the port to sleep when no rule is due. */
+#ifndef RULES_IDLE_POLL_MS
+#define RULES_IDLE_POLL_MS 100
+#endif
+
+/* SMP: the largest request and response packet body (header + CBOR), in bytes. */
+#ifndef RULES_SMP_MTU
+#define RULES_SMP_MTU 512
+#endif
+
+/* The verifier's bounds on a module it will analyse (functions, locals, control nesting, operands). */
+#ifndef RULES_VERIFY_MAX_FUNCS
+#define RULES_VERIFY_MAX_FUNCS 16
+#endif
+#ifndef RULES_VERIFY_MAX_TYPES
+#define RULES_VERIFY_MAX_TYPES 16
+#endif
+#ifndef RULES_VERIFY_MAX_LOCALS
+#define RULES_VERIFY_MAX_LOCALS 64
+#endif
+#ifndef RULES_VERIFY_MAX_DEPTH
+#define RULES_VERIFY_MAX_DEPTH 32
+#endif
+#ifndef RULES_VERIFY_MAX_STACK
+#define RULES_VERIFY_MAX_STACK 64
+#endif
+
+#endif /* RULES_CONFIG_H */
