@@ -16,19 +16,25 @@ extern "C" {
 /* ---- errors: every function returns RULES_OK or one of these ------------------------------------------ */
 
 #define RULES_OK 0
-#define RULES_EINVAL -1     /* a bad argument, or a pin or channel the board does not have */
-#define RULES_ENOMEM -2     /* out of memory (wasm3's allocations, or a fixed table is full) */
-#define RULES_EIO -3        /* the HAL reported a hardware failure */
-#define RULES_EFORMAT -4    /* a bundle, manifest or message that does not parse */
-#define RULES_ESIGNATURE -5 /* the bundle is not signed by a trusted key */
-#define RULES_ETARGET -6    /* built for another target or ABI */
-#define RULES_EROLLBACK -7  /* the version is not newer than the installed one */
-#define RULES_EVERIFY -8    /* the module fails the byte-level verifier or the manifest checks */
-#define RULES_ETOOBIG -9    /* larger than the target or this build allows */
-#define RULES_ENOSPACE -10  /* every rule pair in slot storage is taken */
-#define RULES_ENOENT -11    /* no such rule */
-#define RULES_ECONFIG -12   /* the HAL or target description cannot work with this build's settings */
-#define RULES_ETRAP -13     /* a rule trapped */
+#define RULES_EINVAL -1      /* a bad argument, or a pin or channel the board does not have */
+#define RULES_ENOMEM -2      /* out of memory (wasm3's allocations, or a fixed table is full) */
+#define RULES_EIO -3         /* the HAL reported a hardware failure */
+/* Why a bundle is refused, in the order they are checked (docs/bundle.md; SMP group 64 rc 1..10). */
+#define RULES_EMALFORMED -4  /* the bundle, its body or its manifest does not parse */
+#define RULES_EFORMAT -5     /* a bundle format this host does not support */
+#define RULES_EUNKNOWNKEY -6 /* signed by a key this host does not trust */
+#define RULES_ESIGNATURE -7  /* the signature does not match the body */
+#define RULES_EABI -8        /* built for another device ABI */
+#define RULES_ETARGET -9     /* built for another target */
+#define RULES_EMISMATCH -10  /* the artifact does not match the manifest */
+#define RULES_ETOOBIG -11    /* larger than the target or this build allows */
+#define RULES_EROLLBACK -12  /* the version is not newer than the installed one */
+#define RULES_EVERIFY -13    /* the module fails the byte-level verifier or the manifest checks */
+/* Other failures. */
+#define RULES_ENOSPACE -14   /* every rule pair in slot storage is taken */
+#define RULES_ENOENT -15     /* no such rule */
+#define RULES_ECONFIG -16    /* the HAL or target description cannot work with this build's settings */
+#define RULES_ETRAP -17      /* a rule trapped */
 
 /* A short English name for an error code ("signature", "rollback", ...). */
 const char *rules_strerror(int err);
@@ -55,12 +61,19 @@ typedef struct rules_target {
 
 /* ---- the host --------------------------------------------------------------------------------------- */
 
+/* A trusted Ed25519 public key and its id (the first 8 bytes of the SHA-256 of the 32 key bytes, as
+ * docs/bundle.md defines it; computed when the key is provisioned, since the core has no SHA-256). */
+typedef struct rules_key {
+  uint8_t id[8];
+  uint8_t key[32];
+} rules_key_t;
+
 typedef struct rules_host rules_host_t; /* opaque; up to RULES_MAX_HOSTS exist at once, in static storage */
 
 typedef struct rules_host_config {
   const rules_hal_t *hal;          /* kept by pointer: must outlive the host */
   const rules_target_t *target;    /* kept by pointer: must outlive the host */
-  const uint8_t (*trusted_keys)[32]; /* Ed25519 public keys; bundles signed by none of them are refused */
+  const rules_key_t *trusted_keys; /* bundles signed by none of them are refused */
   size_t trusted_key_count;
 } rules_host_config_t;
 
