@@ -9,7 +9,7 @@ export const BUNDLE_FORMAT = 1;
 export const SIGNATURE_DOMAIN = new TextEncoder().encode('rules-bundle-v1\0');
 export const KEY_ID_BYTES = 8;
 export const PUBLIC_KEY_PREFIX = 'rules-ed25519';
-export const MAX_RULE_NAME_BYTES = 32;
+export const MAX_RULE_NAME_BYTES = 31;
 export const RULE_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** Why a bundle is refused, in the order a verifier checks. The numbers are SMP group 64's `rc` (docs/smp.md). */
