@@ -11,7 +11,7 @@ import os, { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { compile, type CompileResult } from '../compiler/index.js';
+import { compile, ruleTargets, type CompileResult } from '../compiler/index.js';
 import { loadTarget, type TargetProfile } from '../contract/targets.js';
 import type { Manifest } from '../contract/manifest.js';
 import { loadRule, loadRuleOnNode, validateArtifact, wasm3Version, type LoadedRule, type RuleIo } from '../engine/index.js';
@@ -41,7 +41,7 @@ interface Example {
   name: string;
   file: string;
   source: string;
-  /** From the `# targets:` line, the second comment line of every example. */
+  /** From the rule's `targets` header line. */
   targets: string[];
   twinFile: string;
 }
@@ -51,12 +51,10 @@ function loadExamples(): Example[] {
   for (const f of readdirSync(RULES_DIR).filter((f) => f.endsWith('.rule')).sort()) {
     const file = join(RULES_DIR, f);
     const source = readFileSync(file, 'utf8');
-    const lines = source.split('\n');
-    const comments = lines.slice(0, Math.max(0, lines.findIndex((x) => !x.startsWith('#'))));
-    const m = /^#\s*targets:\s*(.+)$/.exec(comments[1] ?? '');
-    if (!m) throw new Error(`${file}: the second comment line must be "# targets: ..."`);
+    const targets = ruleTargets(source);
+    if (!targets) throw new Error(`${file}: every example names its targets with a \`targets\` header line`);
     const name = basename(f, '.rule');
-    examples.push({ name, file, source, targets: m[1].trim().split(/\s+/), twinFile: join(TWINS_DIR, `${name}.ts`) });
+    examples.push({ name, file, source, targets, twinFile: join(TWINS_DIR, `${name}.ts`) });
   }
   return examples;
 }

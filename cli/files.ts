@@ -5,7 +5,14 @@ import { join, extname } from 'node:path';
 export class UsageError extends Error {}
 
 export function collectRuleFiles(paths: string[]): string[] {
+  return collectRuleFileSet(paths).files;
+}
+
+/** The files, and which of them were found in a folder rather than named (those may be skipped). */
+export function collectRuleFileSet(paths: string[]): { files: string[]; fromFolders: Set<string> } {
   const out: string[] = [];
+  const named = new Set<string>();
+  const fromFolders = new Set<string>();
   for (const p of paths) {
     let stat;
     try {
@@ -17,12 +24,15 @@ export function collectRuleFiles(paths: string[]): string[] {
       const found = walk(p);
       if (found.length === 0) throw new UsageError(`no .rule files in ${p}`);
       out.push(...found);
+      for (const f of found) fromFolders.add(f);
     } else {
       if (extname(p) !== '.rule') throw new UsageError(`${p} is not a .rule file`);
       out.push(p);
+      named.add(p);
     }
   }
-  return [...new Set(out)];
+  for (const f of named) fromFolders.delete(f);
+  return { files: [...new Set(out)], fromFolders };
 }
 
 function walk(dir: string): string[] {

@@ -95,6 +95,8 @@ export interface RuleHeader {
   description: string;
   uses: CapabilityDecl[];
   every: { ms: number; span: Span } | null;
+  /** The `targets` line: the boards the rule is written for; null when there is none (any target). */
+  targets: { names: { name: string; span: Span }[]; span: Span } | null;
   requires: Expr[];
   ensures: Expr[];
   span: Span;

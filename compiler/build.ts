@@ -14,6 +14,11 @@ export interface BuildOptions {
   /** Skip code generation (front-end checks only). */
   checkOnly?: boolean;
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Files (or, with true, every file) to skip rather than fail when their `targets` line leaves this
+   * target out: files found in a folder, not named by the user.
+   */
+  skipOtherTargets?: ReadonlySet<string> | boolean;
 }
 
 export interface BuildOutcome {
@@ -22,6 +27,8 @@ export interface BuildOutcome {
   manifestPath?: string;
   /** Set when the file could not be read. */
   readError?: string;
+  /** Set when the rule is not written for this target and was skipped: why, in one line. */
+  skipped?: string;
 }
 
 export async function buildRules(files: string[], options: BuildOptions): Promise<BuildOutcome[]> {
@@ -51,6 +58,14 @@ export async function buildRules(files: string[], options: BuildOptions): Promis
       byName.set(name, file);
     }
     const outcome: BuildOutcome = { result };
+    const otherTarget = result.diagnostics.find((d) => d.code === 'E0508');
+    const skippable = options.skipOtherTargets === true || (options.skipOtherTargets instanceof Set && options.skipOtherTargets.has(file));
+    if (otherTarget && skippable && !result.diagnostics.some((d) => d.severity === 'error' && d.code !== 'E0508')) {
+      outcome.skipped = otherTarget.message;
+      outcomes.push(outcome);
+      options.onProgress?.(i + 1, files.length);
+      continue;
+    }
     if (result.artifact && options.outDir !== null) {
       mkdirSync(options.outDir, { recursive: true });
       outcome.wasmPath = join(options.outDir, `${result.artifact.manifest.rule}.wasm`);
@@ -75,6 +90,8 @@ function writeAtomically(path: string, data: Uint8Array | string): void {
   renameSync(temp, path);
 }
 
+/** A skipped rule (written for other targets) has no errors, and no artifact either. */
 export function hasErrors(outcome: BuildOutcome): boolean {
+  if (outcome.skipped !== undefined) return false;
   return outcome.readError !== undefined || outcome.result.diagnostics.some((d) => d.severity === 'error');
 }

@@ -16,7 +16,7 @@ import {
 } from './flow.js';
 import { loopTripsOfBlock } from './limits.js';
 import { cachedInputs, type InputKey } from './input-cache.js';
-import { describeNumbers, sensorChannel, type TargetProfile } from '../contract/targets.js';
+import { describeNumbers, sensorChannel, targetNames, type TargetProfile } from '../contract/targets.js';
 import type { Capabilities, SensorRange } from '../contract/manifest.js';
 
 
@@ -151,6 +151,8 @@ class Checker {
   run(): CheckedRule | null {
     const header = this.program.header;
     if (!header) return null;
+    // A rule not written for this target is reported once, not with the errors its code would cause here.
+    if (!this.checkTargets(header)) return null;
     const periodMs = this.checkHeader(header);
 
     const fns: FnDecl[] = [];
@@ -238,6 +240,28 @@ class Checker {
   }
 
   // ---- header --------------------------------------------------------------------------
+
+  /** The `targets` line: known names, no repeats, and this target among them. False when it is not. */
+  private checkTargets(header: RuleHeader): boolean {
+    if (!header.targets) return true;
+    const known = new Set([...targetNames(), this.target.name]);
+    const seen = new Set<string>();
+    for (const { name, span } of header.targets.names) {
+      if (!known.has(name)) {
+        this.d.error('E0507', span, `unknown target \`${name}\` in the \`targets\` line`,
+          `the targets are ${[...known].sort().join(', ')}`);
+      } else if (seen.has(name)) {
+        this.d.error('E0507', span, `target \`${name}\` is listed twice in the \`targets\` line`, 'list each target once');
+      }
+      seen.add(name);
+    }
+    if (seen.has(this.target.name)) return true;
+    const list = header.targets.names.map((n) => n.name).join(', ');
+    this.d.error('E0508', header.targets.span,
+      `rule \`${header.name}\` is written for ${list} (its \`targets\` line), not for ${this.target.name}`,
+      `build it for ${header.targets.names.length === 1 ? list : `one of ${list}`}, or add ${this.target.name} to its \`targets\` line once it fits there`);
+    return false;
+  }
 
   private checkHeader(header: RuleHeader): number {
     let periodMs = DEFAULT_PERIOD_MS;

@@ -56,6 +56,13 @@ export function compilerVersion(): string {
   return (cachedVersion = '0.0.0');
 }
 
+/** The targets a rule's `targets` line names, or null when it has none (it is meant for any target). */
+export function ruleTargets(source: string): string[] | null {
+  const diagnostics = new Diagnostics();
+  const program = parse(lex(source, new SourceMap(source), diagnostics), diagnostics);
+  return program.header?.targets?.names.map((n) => n.name) ?? null;
+}
+
 /** Front end only: parse and check. Used by `rules check` and by `compile`. */
 export function analyze(source: string, options: CompileOptions): CompileResult {
   const target = typeof options.target === 'string' ? loadTarget(options.target) : options.target;

@@ -176,7 +176,7 @@ class Parser {
       name = { kind: 'ident', text: '', span: start.span };
     }
     const header: RuleHeader = {
-      name: name.text, nameSpan: name.span, description, uses: [], every: null, requires: [], ensures: [],
+      name: name.text, nameSpan: name.span, description, uses: [], every: null, targets: null, requires: [], ensures: [],
       span: join(start.span, name.span),
     };
     this.skipNewlines();
@@ -197,6 +197,24 @@ class Parser {
               'keep one `every` line');
           }
           header.every = { ms: d.value!, span: d.span };
+        } else if (t.kind === 'ident' && t.text === 'targets') {
+          // A contextual keyword: `targets` is one only at the start of a header line, a name anywhere else.
+          this.next();
+          const names: { name: string; span: Span }[] = [];
+          do {
+            const n = this.peek();
+            if (n.kind !== 'ident' && n.kind !== 'keyword') {
+              this.fail(n.span, `expected a target name, found ${this.describe(n)}`, 'list target names: `targets rpi, nrf5340`');
+            }
+            this.next();
+            names.push({ name: n.text, span: n.span });
+          } while (this.accept(','));
+          const span = join(t.span, names[names.length - 1].span);
+          if (header.targets) {
+            this.diagnostics.error('E0507', span, 'the targets are already listed by an earlier `targets` line', 'keep one `targets` line');
+          } else {
+            header.targets = { names, span };
+          }
         } else if (this.accept('requires')) {
           header.requires.push(this.expression());
         } else if (this.accept('ensures')) {

@@ -1,7 +1,7 @@
 // The command line as users meet it: exit codes (0 ok, 1 rule errors, 2 usage), outputs on disk,
 // --json, and clear messages instead of stack traces for bad input.
 import test from 'ava';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { rules } from './support/cli.js';
@@ -230,4 +230,35 @@ test('run prints each tick, and --steps --json prints one JSON line per step', (
   const bad = rules(['run', 'fan.rule', '-t', 'rpi', '--steps', 'bad-steps.json'], { cwd: dir });
   t.is(bad.code, 2);
   t.regex(bad.stderr, /step 0: "now" must be an integer/);
+});
+
+test('targets line: building a folder for another target skips those rules with a note; naming one is an error', (t) => {
+  const dir = workspace({});
+  mkdirSync(join(dir, 'rules'));
+  writeFileSync(join(dir, 'rules', 'fan.rule'), FAN);
+  writeFileSync(join(dir, 'rules', 'pi_only.rule'), FAN.replace('fan_control "Fan with hysteresis"', 'pi_only\ntargets rpi, nrf5340'));
+  const folder = rules(['build', 'rules', '-t', 'stm32', '-o', 'out'], { cwd: dir });
+  t.is(folder.code, 0, folder.stdout + folder.stderr);
+  t.regex(folder.stdout, /^pi_only: skipped, written for rpi, nrf5340 \(rules[/\\]pi_only\.rule\)$/m);
+  t.regex(folder.stdout, /^1 rule built for stm32, 1 skipped$/m);
+  t.false(existsSync(join(dir, 'out', 'pi_only.wasm')));
+  const named = rules(['build', join('rules', 'pi_only.rule'), '-t', 'stm32', '-o', 'out'], { cwd: dir });
+  t.is(named.code, 1);
+  t.regex(named.stderr, /error\[E0508\]: rule `pi_only` is written for rpi, nrf5340 \(its `targets` line\), not for stm32/);
+  t.is(rules(['build', 'rules', '-t', 'rpi', '-o', 'out'], { cwd: dir }).code, 0);
+  t.true(existsSync(join(dir, 'out', 'pi_only.wasm')));
+  // rules test without --target tests exactly the targets the line names.
+  const tested = rules(['test', join('rules', 'pi_only.rule')], { cwd: dir });
+  t.is(tested.code, 0, tested.stdout);
+  t.regex(tested.stdout, /pi_only, rpi, wasm3/);
+  t.regex(tested.stdout, /pi_only, nrf5340, wasm3/);
+  t.notRegex(tested.stdout, /stm32/);
+});
+
+test('the examples build for a folder on every target, skipping those not written for it', (t) => {
+  for (const target of ['rpi', 'stm32', 'nrf5340']) {
+    const dir = workspace({});
+    const r = rules(['check', join(process.cwd(), 'rules'), '-t', target], { cwd: dir });
+    t.is(r.code, 0, `${target}: ${r.stdout}${r.stderr}`);
+  }
 });

@@ -13,7 +13,7 @@ const all = examples();
 test('there are at least 12 example rules, each with tests and targets', (t) => {
   t.true(all.length >= 12, `only ${all.length} examples`);
   for (const ex of all) {
-    t.true(ex.targets.length > 0, `${ex.name} has no "# targets:" line`);
+    t.true(ex.targets.length > 0, `${ex.name} has no \`targets\` line`);
     t.regex(ex.source, /^test "/m, `${ex.name} has no test block`);
   }
 });

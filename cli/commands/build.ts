@@ -1,12 +1,12 @@
 // `rules build <files or dirs...> --target T [--out DIR] [--json]`: compile rules to artifacts and manifests.
 import type { CommandModule } from 'yargs';
-import { collectRuleFiles } from '../files.js';
+import { collectRuleFileSet } from '../files.js';
 import { loadTarget } from '../../contract/targets.js';
 import { join } from 'node:path';
 import { buildRules, hasErrors } from '../../compiler/build.js';
 import { Progress } from '../progress.js';
 import { plural } from '../format.js';
-import { diagnosticsJson, guarded, printDiagnostics, withJson, withTarget, type SetExit } from './shared.js';
+import { diagnosticsJson, guarded, printDiagnostics, skipNote, withJson, withTarget, type SetExit } from './shared.js';
 
 interface BuildArgs { paths: string[]; target: string; out?: string; json: boolean; ruleVersion: number }
 
@@ -26,14 +26,15 @@ export function buildCommand(setExit: SetExit): CommandModule<object, BuildArgs>
       }) as any,
     handler: (args) => guarded(setExit, async () => {
       const target = loadTarget(args.target);
-      const files = collectRuleFiles(args.paths);
+      const { files, fromFolders } = collectRuleFileSet(args.paths);
       const outDir = args.out ?? join('build', target.name);
       const progress = new Progress(files.length, 'building', args.json);
       const outcomes = await buildRules(files, {
-        target, outDir, ruleVersion: args.ruleVersion, onProgress: (done) => progress.update(done),
+        target, outDir, ruleVersion: args.ruleVersion, skipOtherTargets: fromFolders, onProgress: (done) => progress.update(done),
       });
       progress.done();
       const failed = outcomes.filter(hasErrors).length;
+      const skipped = outcomes.filter((o) => o.skipped !== undefined).length;
       if (args.json) {
         process.stdout.write(JSON.stringify({
           target: target.name,
@@ -43,6 +44,7 @@ export function buildCommand(setExit: SetExit): CommandModule<object, BuildArgs>
             file: o.result.file,
             rule: o.result.program?.header?.name ?? null,
             ok: !hasErrors(o),
+            skipped: o.skipped ?? null,
             wasm: o.wasmPath ?? null,
             manifest: o.result.artifact?.manifest ?? null,
             manifestPath: o.manifestPath ?? null,
@@ -51,6 +53,10 @@ export function buildCommand(setExit: SetExit): CommandModule<object, BuildArgs>
         }, null, 2) + '\n');
       } else {
         for (const o of outcomes) {
+          if (o.skipped !== undefined) {
+            process.stdout.write(`${skipNote(o)}\n`);
+            continue;
+          }
           printDiagnostics(o);
           const m = o.result.artifact?.manifest;
           if (m) {
@@ -61,8 +67,8 @@ export function buildCommand(setExit: SetExit): CommandModule<object, BuildArgs>
             process.stdout.write(`${o.result.program?.header?.name ?? o.result.file}: failed (${plural(o.result.diagnostics.filter((d) => d.severity === 'error').length || 1, 'error')})\n`);
           }
         }
-        process.stdout.write(`${plural(outcomes.length - failed, 'rule')} built for ${target.name}` +
-          (failed ? `, ${failed} failed` : '') + '\n');
+        process.stdout.write(`${plural(outcomes.length - failed - skipped, 'rule')} built for ${target.name}` +
+          (failed ? `, ${failed} failed` : '') + (skipped ? `, ${skipped} skipped` : '') + '\n');
       }
       return failed ? 1 : 0;
     }),

@@ -1,11 +1,11 @@
 // `rules check <files or dirs...> --target T`: every check of `rules build`, writing nothing.
 import type { CommandModule } from 'yargs';
-import { collectRuleFiles } from '../files.js';
+import { collectRuleFileSet } from '../files.js';
 import { loadTarget } from '../../contract/targets.js';
 import { buildRules, hasErrors } from '../../compiler/build.js';
 import { Progress } from '../progress.js';
 import { plural } from '../format.js';
-import { diagnosticsJson, guarded, printDiagnostics, withJson, withTarget, type SetExit } from './shared.js';
+import { diagnosticsJson, guarded, printDiagnostics, skipNote, withJson, withTarget, type SetExit } from './shared.js';
 
 interface CheckArgs { paths: string[]; target: string; json: boolean }
 
@@ -17,19 +17,24 @@ export function checkCommand(setExit: SetExit): CommandModule<object, CheckArgs>
       .positional('paths', { type: 'string', array: true, demandOption: true, describe: 'rule files or directories' }) as any,
     handler: (args) => guarded(setExit, async () => {
       const target = loadTarget(args.target);
-      const files = collectRuleFiles(args.paths);
+      const { files, fromFolders } = collectRuleFileSet(args.paths);
       const progress = new Progress(files.length, 'checking', args.json);
-      const outcomes = await buildRules(files, { target, outDir: null, onProgress: (done) => progress.update(done) });
+      const outcomes = await buildRules(files, { target, outDir: null, skipOtherTargets: fromFolders, onProgress: (done) => progress.update(done) });
       progress.done();
       const failed = outcomes.filter(hasErrors).length;
+      const skipped = outcomes.filter((o) => o.skipped !== undefined).length;
       if (args.json) {
         process.stdout.write(JSON.stringify({
           target: target.name, ok: failed === 0,
-          rules: outcomes.map((o) => ({ file: o.result.file, rule: o.result.program?.header?.name ?? null, ok: !hasErrors(o), diagnostics: diagnosticsJson(o) })),
+          rules: outcomes.map((o) => ({ file: o.result.file, rule: o.result.program?.header?.name ?? null, ok: !hasErrors(o), skipped: o.skipped ?? null, diagnostics: diagnosticsJson(o) })),
         }, null, 2) + '\n');
       } else {
-        for (const o of outcomes) printDiagnostics(o);
-        process.stdout.write(`${plural(outcomes.length - failed, 'rule')} OK for ${target.name}` + (failed ? `, ${failed} with errors` : '') + '\n');
+        for (const o of outcomes) {
+          if (o.skipped !== undefined) process.stdout.write(`${skipNote(o)}\n`);
+          else printDiagnostics(o);
+        }
+        process.stdout.write(`${plural(outcomes.length - failed - skipped, 'rule')} OK for ${target.name}` +
+          (failed ? `, ${failed} with errors` : '') + (skipped ? `, ${skipped} skipped` : '') + '\n');
       }
       return failed ? 1 : 0;
     }),

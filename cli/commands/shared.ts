@@ -51,3 +51,10 @@ export function diagnosticsJson(outcome: BuildOutcome) {
   }
   return outcome.result.diagnostics.map((d) => diagnosticToJson(outcome.result.file, outcome.result.source, d));
 }
+
+/** One line for a rule skipped because its `targets` line leaves the target out. */
+export function skipNote(outcome: BuildOutcome): string {
+  const header = outcome.result.program?.header;
+  const names = header?.targets?.names.map((n) => n.name).join(', ') ?? '';
+  return `${header?.name ?? outcome.result.file}: skipped, written for ${names} (${outcome.result.file})`;
+}

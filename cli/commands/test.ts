@@ -4,9 +4,9 @@ import type { CommandModule } from 'yargs';
 import { loadTarget, targetNames } from '../../contract/targets.js';
 import { testRules } from '../../runner/test-suite.js';
 import { Wasm3Unavailable } from '../../engine/native-addon.js';
-import { collectRuleFiles, UsageError } from '../files.js';
+import { collectRuleFileSet, UsageError } from '../files.js';
 import { Progress } from '../progress.js';
-import { diagnosticsJson, guarded, printDiagnostics, withJson, withTarget, type SetExit } from './shared.js';
+import { diagnosticsJson, guarded, printDiagnostics, skipNote, withJson, withTarget, type SetExit } from './shared.js';
 
 interface TestArgs { paths: string[]; target?: string; json: boolean; engine: string }
 
@@ -19,12 +19,12 @@ export function testCommand(setExit: SetExit): CommandModule<object, TestArgs> {
       .option('engine', { choices: ['wasm3', 'node'], default: 'wasm3', describe: 'the WebAssembly engine to run on' }) as any,
     handler: (args) => guarded(setExit, async () => {
       const targets = args.target ? [loadTarget(args.target)] : targetNames().map((n) => loadTarget(n));
-      const files = collectRuleFiles(args.paths);
+      const { files, fromFolders } = collectRuleFileSet(args.paths);
       const progress = new Progress(files.length * targets.length, 'testing', args.json);
       let reports;
       try {
         reports = await testRules(files, {
-          targets, targetChosen: args.target !== undefined, backend: args.engine as 'wasm3' | 'node',
+          targets, targetChosen: args.target !== undefined, fromFolders, backend: args.engine as 'wasm3' | 'node',
           onProgress: (done) => progress.update(done),
         });
       } catch (e) {
@@ -49,7 +49,7 @@ export function testCommand(setExit: SetExit): CommandModule<object, TestArgs> {
           rules: reports.map((r) => ({
             file: r.file, failed: r.failed,
             targets: r.runs.map((run) => ({
-              target: run.target, built: run.tests !== null, diagnostics: diagnosticsJson(run.outcome), tests: run.tests ?? [],
+              target: run.target, built: run.tests !== null, skipped: run.skipped, diagnostics: diagnosticsJson(run.outcome), tests: run.tests ?? [],
             })),
           })),
         }, null, 2) + '\n');
@@ -58,6 +58,11 @@ export function testCommand(setExit: SetExit): CommandModule<object, TestArgs> {
       for (const report of reports) {
         const built = report.runs.filter((r) => r.tests !== null);
         for (const run of report.runs) {
+          if (run.skipped) {
+            // Without --target a rule is tested only where its `targets` line says; with one, say why not.
+            if (args.target !== undefined) process.stdout.write(`${skipNote(run.outcome)}\n`);
+            continue;
+          }
           if (run.tests === null) {
             // On a target the user did not choose, not building is expected for some rules: one line, not the errors.
             if (args.target !== undefined || built.length === 0) {

@@ -1,7 +1,8 @@
-// The example rules and the targets each declares it fits (its `# targets:` comment line).
+// The example rules and the targets each is written for (its `targets` header line).
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, basename } from 'node:path';
 import { rulesDir } from './paths.js';
+import { ruleTargets } from '../../compiler/index.js';
 
 export interface Example {
   name: string;
@@ -14,7 +15,6 @@ export function examples(): Example[] {
   return readdirSync(rulesDir).filter((f) => f.endsWith('.rule')).sort().map((f) => {
     const path = join(rulesDir, f);
     const source = readFileSync(path, 'utf8');
-    const line = /^# targets: (.+)$/m.exec(source);
-    return { name: basename(f, '.rule'), path, source, targets: line ? line[1].trim().split(/\s+/) : [] };
+    return { name: basename(f, '.rule'), path, source, targets: ruleTargets(source) ?? [] };
   });
 }
