@@ -1,7 +1,7 @@
 // Benchmarks of the example rules (`npm run bench`): artifact size against hand-written AssemblyScript twins,
 // build time against asc, and the cost of a tick and of a load on wasm3 and on Node's WebAssembly. Prints markdown.
 //
-//   node dist/bench/run.js [--sections size,equivalence,build,tick] [--quick]
+//   node dist/bench/run.js [--sections size,equivalence,build,tick,firmware] [--quick]
 //
 // Before comparing sizes it drives each rule and its twin with the same pseudo-random inputs and checks they
 // behave alike, so a twin that does less cannot look smaller by accident.
@@ -16,6 +16,7 @@ import { loadTarget, type TargetProfile } from '../contract/targets.js';
 import type { Manifest } from '../contract/manifest.js';
 import { loadRule, loadRuleOnNode, validateArtifact, wasm3Version, type LoadedRule, type RuleIo } from '../engine/index.js';
 import { compileTwin } from './asc-batch.js';
+import { firmwareFootprint } from './firmware.js';
 import { STRICT_TWIN_FLAGS, TWIN_FLAGS } from './twin-flags.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -359,12 +360,13 @@ async function tickCost(examples: Example[], quick: boolean): Promise<void> {
 async function main(argv: string[]): Promise<void> {
   const quick = argv.includes('--quick');
   const i = argv.indexOf('--sections');
-  const sections = new Set(i >= 0 ? (argv[i + 1] ?? '').split(',') : ['size', 'equivalence', 'build', 'tick']);
+  const sections = new Set(i >= 0 ? (argv[i + 1] ?? '').split(',') : ['size', 'equivalence', 'build', 'tick', 'firmware']);
   const examples = loadExamples();
   console.log(`# rules benchmarks\n\n${examples.length} example rules from rules/, twins from bench/twins/.\n`);
   if (sections.has('size') || sections.has('equivalence')) await sizeAndEquivalence(examples, sections, quick);
   if (sections.has('build')) await buildSpeed(examples, quick);
   if (sections.has('tick')) await tickCost(examples, quick);
+  if (sections.has('firmware')) console.log(firmwareFootprint(ROOT));
 }
 
 main(process.argv.slice(2)).catch((e: unknown) => {

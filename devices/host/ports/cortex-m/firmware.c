@@ -1,7 +1,8 @@
 /* The device host firmware of every Cortex-M port: fills the HAL from the board's functions, reads the
  * trusted keys from the provisioning area, opens the portable core and polls it forever. GPIO changes
- * go out on the events link as JSON lines; under emulation (RULES_BOARD_QEMU) that link also takes
- * scripted inputs, "sensor CH=V" and "gpio PIN=V", since QEMU models no sensors and no input pins. */
+ * go out on the events link as JSON lines (the virtual board's --json format); under emulation
+ * (RULES_BOARD_QEMU) that link also takes scripted inputs, "sensor CH V" and "gpio PIN V", since QEMU models
+ * no sensors and no input pins. */
 #include <stdio.h>
 #include <string.h>
 
@@ -55,7 +56,9 @@ static void events_command(char *line) {
     return;
   }
 #ifdef RULES_BOARD_QEMU
-  if (sscanf(line, "%7s %ld=%ld", kind, &target, &value) == 3 && target >= 0 && target < (long)SCRIPTED_MAX &&
+  char *eq = strchr(line, '=');
+  if (eq) *eq = ' '; /* "sensor 1=2500" and "sensor 1 2500" alike, as the virtual board takes them */
+  if (sscanf(line, "%7s %ld %ld", kind, &target, &value) == 3 && target >= 0 && target < (long)SCRIPTED_MAX &&
       (strcmp(kind, "sensor") == 0 || strcmp(kind, "gpio") == 0)) {
     int sensor = kind[0] == 's';
     (sensor ? scripted_sensor : scripted_input)[target] = (int32_t)value;

@@ -1,12 +1,22 @@
-// The emulated boards for the end-to-end tests: the device host firmware (scripts/build-firmware.mjs) running under
-// QEMU, its SMP UART on one pseudo-terminal and its events link (GPIO changes out, scripted inputs in) on another.
+// The emulated boards: the device host firmware (scripts/build-firmware.mjs) running under QEMU, its SMP UART on one
+// pseudo-terminal and its events link (GPIO changes out, scripted inputs in) on another. Used by the end-to-end
+// tests and by scripts/qemu-board.mjs.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync as writeSyncTo, constants as fsConstants } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ReadStream } from 'node:tty';
-import { repoRoot } from './paths.js';
+import { fileURLToPath } from 'node:url';
+import { keyId } from '../contract/bundle.js';
+import { existsSync } from 'node:fs';
+
+function findRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir);
+  return dir;
+}
+
+const repoRoot = findRoot();
 
 /** One GPIO change the board reported. */
 export interface GpioEvent {
@@ -41,6 +51,8 @@ export interface QemuBoardOptions {
   trustedKeys: Uint8Array[];
   /** QEMU is killed after this long whatever happens (default 4 minutes). */
   lifetimeMs?: number;
+  /** Another firmware image to run instead of the one the build makes. */
+  elf?: string;
 }
 
 const MACHINES = {
@@ -70,8 +82,7 @@ export function provisioningBlob(keys: Uint8Array[]): Buffer {
   header.writeUInt32LE(keys.length, 4);
   const entries = keys.map((key) => {
     if (key.length !== 32) throw new Error('an Ed25519 public key is 32 bytes');
-    const id = createHash('sha256').update(key).digest().subarray(0, 8);
-    return Buffer.concat([id, Buffer.from(key)]);
+    return Buffer.concat([keyId(key), Buffer.from(key)]);
   });
   return Buffer.concat([header, ...entries]);
 }
@@ -90,13 +101,13 @@ export function startQemuM33(options: QemuBoardOptions): Promise<QemuBoard> {
 }
 
 export async function startQemuBoard(board: 'stm32f4' | 'm33', options: QemuBoardOptions): Promise<QemuBoard> {
-  ensureFirmware();
+  if (!options.elf) ensureFirmware();
   const spec = MACHINES[board];
   const dir = mkdtempSync(join(tmpdir(), `rules-qemu-${board}-`));
   const keysFile = join(dir, 'keys.bin');
   writeFileSync(keysFile, provisioningBlob(options.trustedKeys));
   const child = spawn('qemu-system-arm', ['-M', spec.machine, '-nographic', '-monitor', 'none', '-nodefaults',
-    '-serial', 'pty', '-serial', 'pty', '-kernel', firmwarePath(board),
+    '-serial', 'pty', '-serial', 'pty', '-kernel', options.elf ?? firmwarePath(board),
     '-device', `loader,file=${keysFile},addr=0x${spec.keysAddress.toString(16)},force-raw=on`],
   { stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(child);
@@ -138,10 +149,10 @@ export async function startQemuBoard(board: 'stm32f4' | 'm33', options: QemuBoar
       log: link.lines,
       waitForGpio: (pin, level, timeoutMs = 10_000, since = 0) => link.waitForGpio(pin, level, timeoutMs, since),
       setSensor: async (channel, value) => {
-        await link.request(`sensor ${channel}=${value}`, (e) => e.event === 'set' && e.sensor === channel, 5000);
+        await link.request(`sensor ${channel} ${value}`, (e) => e.event === 'set' && e.sensor === channel, 5000);
       },
       setInput: async (pin, level) => {
-        await link.request(`gpio ${pin}=${level}`, (e) => e.event === 'set' && e.gpio === pin, 5000);
+        await link.request(`gpio ${pin} ${level}`, (e) => e.event === 'set' && e.gpio === pin, 5000);
       },
       stats: async () => {
         const e = await link.request('stats', (x) => x.event === 'stats', 5000);
