@@ -2,23 +2,12 @@
 // (what devices run) or on Node's own WebAssembly (for differential tests), behind the host's run-time checks.
 import type { Manifest } from '../contract/manifest.js';
 import type { TargetProfile } from '../contract/targets.js';
-import { loadNativeAddon, type NativeError, type NativeHandlers, type NativeWasm3Rule } from './native-addon.js';
+import { loadNativeAddon, type NativeError, type NativeWasm3Rule } from './native-addon.js';
+import { TickFrame, type RuleIo } from './tick-frame.js';
 import { validateArtifact } from './validate.js';
 import { exportAllGlobals, parseWasmModule } from '../contract/wasm-module.js';
 
-/** What a rule can touch on the device; the engine calls it only for declared pins and channels. */
-export interface RuleIo {
-  /** Level of a GPIO input; any nonzero value reads as 1. */
-  readGpio(pin: number): number;
-  /** Drives a GPIO output; `level` is always 0 or 1 here. */
-  writeGpio(pin: number, level: number): void;
-  /**
-   * A sensor reading in the channel's fixed-point unit. The host guarantees readings within the target profile's
-   * range for the channel, and the compiler relies on that, so the engine saturates anything outside it (and
-   * truncates fractions); NaN or a non-number traps the rule.
-   */
-  readSensor(channel: number): number;
-}
+export { CapabilityViolation, InvalidReading, type RuleIo } from './tick-frame.js';
 
 export interface LoadRuleOptions {
   manifest: Manifest;
@@ -40,11 +29,27 @@ export interface LoadedRule {
   readonly globalCount: number;
   /** One tick: calls `run` with `nowMs` wrapped to int32; returns the next delay in ms (0: the manifest's period). */
   run(nowMs: number): number;
-  /** Back to the state right after loading: every global at its initializer, a failed rule ready again. */
+  /**
+   * What the host reports about the rule (device-abi.md, item 7), counted since loading or the last reset:
+   * per declared sensor channel, the ticks whose reading the engine had to saturate to the manifest's `ranges`
+   * (counted once per tick, when the rule reads the channel); and the ticks whose `run` returned a negative value
+   * (a `requires` assumption did not hold, so the tick did nothing). A fresh object on every call.
+   */
+  counters(): RuleCounters;
+  /** Zeroes the counters, for a host that reports them and starts over. */
+  resetCounters(): void;
+  /** Back to the state right after loading: every global at its initializer, a failed rule ready again, counters zero. */
   reset(): void;
   /** Global `index` of the module (an i32, or an f32 widened to a JS number). */
   getGlobal(index: number): number;
   close(): void;
+}
+
+/** See LoadedRule.counters(). */
+export interface RuleCounters {
+  /** Keyed by every declared sensor channel, zero included. */
+  saturations: Record<number, number>;
+  assumptionFailures: number;
 }
 
 /** The same text as TRAP_HOST_CALL_FAILED in engine/native/wasm3_node.c, so both backends report alike. */
@@ -70,14 +75,9 @@ export class RuleTrap extends Error {
   }
 }
 
-/** A pin or channel the manifest does not declare (the compiler should have made this impossible). */
-export class CapabilityViolation extends Error {
-  override name = 'CapabilityViolation';
-  constructor(readonly rule: string, readonly importName: 'io.gr' | 'io.gw' | 'io.sr', readonly resource: string,
-    declared: readonly number[], capability: string) {
-    super(`rule "${rule}" used ${resource} through ${importName}, but its manifest does not declare it in ` +
-      `${capability} (declared: ${declared.length ? declared.join(', ') : 'none'})`);
-  }
+/** A host's io callback that calls back into the rule it serves (run, reset or close) while it ticks. */
+export class RuleBusy extends Error {
+  override name = 'RuleBusy';
 }
 
 /** run() on a rule that trapped (until reset()) or was closed. */
@@ -88,40 +88,6 @@ export class RuleNotRunnable extends Error {
       ? `rule "${rule}" is closed`
       : `rule "${rule}" is disabled after a trap (${lastError?.message ?? 'unknown'}); reset() it to run it again`);
   }
-}
-
-const INT32_MIN = -2147483648;
-const INT32_MAX = 2147483647;
-
-/** The io imports with the host's checks: declared pins and channels only, normalized and saturated values. */
-function guardedHandlers(manifest: Manifest, target: TargetProfile, io: RuleIo): Required<NativeHandlers> {
-  const rule = manifest.rule;
-  const { gpio_in: gpioIn, gpio_out: gpioOut, sensor } = manifest.capabilities;
-  const inputs = new Set(gpioIn);
-  const outputs = new Set(gpioOut);
-  const channels = new Set(sensor);
-  const ranges = new Map(target.sensors.map((s) => [s.channel, s] as const));
-  return {
-    gr(pin) {
-      if (!inputs.has(pin)) throw new CapabilityViolation(rule, 'io.gr', `GPIO input pin ${pin}`, gpioIn, 'gpio_in');
-      return io.readGpio(pin) ? 1 : 0;
-    },
-    gw(pin, level) {
-      if (!outputs.has(pin)) throw new CapabilityViolation(rule, 'io.gw', `GPIO output pin ${pin}`, gpioOut, 'gpio_out');
-      io.writeGpio(pin, level !== 0 ? 1 : 0);
-    },
-    sr(channel) {
-      if (!channels.has(channel)) throw new CapabilityViolation(rule, 'io.sr', `sensor channel ${channel}`, sensor, 'sensor');
-      const reading = io.readSensor(channel);
-      if (typeof reading !== 'number' || Number.isNaN(reading)) {
-        throw new TypeError(`the host's sensor reader returned ${String(reading)} for channel ${channel}; it must return a number`);
-      }
-      const range = ranges.get(channel);
-      const lo = Math.max(range?.min ?? INT32_MIN, INT32_MIN);
-      const hi = Math.min(range?.max ?? INT32_MAX, INT32_MAX);
-      return Math.min(hi, Math.max(lo, Math.trunc(reading)));
-    },
-  };
 }
 
 function validateOrThrow(bytes: Uint8Array, options: LoadRuleOptions): void {
@@ -136,13 +102,20 @@ function checkNow(nowMs: number): number {
   return nowMs | 0; // `now` is an int that wraps, like on the device
 }
 
-/** The state machine both backends share: failed after a trap until reset(), closed for good after close(). */
+/**
+ * The state machine both backends share (failed after a trap until reset(), closed for good after close()) and
+ * the tick: inputs read into the frame, `run`, then the writes applied together; a trap applies nothing and the
+ * backend puts the globals back as they were before the tick.
+ */
 abstract class RuleBase implements LoadedRule {
   abstract readonly backend: EngineBackend;
   private currentState: RuleState = 'ready';
   private trap: RuleTrap | undefined;
+  private assumptionFailures = 0;
+  /** True during a tick, io callbacks included: the rule cannot be re-entered, reset or closed from them. */
+  private busy = false;
 
-  constructor(readonly name: string) {}
+  constructor(readonly name: string, protected readonly frame: TickFrame, private readonly io: RuleIo) {}
 
   get state(): RuleState {
     return this.currentState;
@@ -160,22 +133,58 @@ abstract class RuleBase implements LoadedRule {
   run(nowMs: number): number {
     const now = checkNow(nowMs);
     if (this.currentState !== 'ready') throw new RuleNotRunnable(this.name, this.currentState, this.trap);
+    if (this.busy) throw new RuleBusy(`rule "${this.name}": the rule is running; a host handler cannot call back into it`);
+    this.busy = true;
     try {
-      return this.callRun(now);
+      return this.tick(now);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private tick(now: number): number {
+    let next: number;
+    try {
+      this.frame.fill(this.io);
     } catch (e) {
+      throw this.fail(new RuleTrap(this.name, HOST_CALL_TRAP, e));
+    }
+    try {
+      next = this.callRun(now);
+    } catch (e) {
+      this.frame.discard();
       const trap = this.asTrap(e);
       if (!trap) throw e;
-      this.currentState = 'failed';
-      this.trap = trap;
-      throw trap;
+      throw this.fail(trap);
     }
+    if (next < 0) this.assumptionFailures++;
+    try {
+      this.frame.apply(this.io);
+    } catch (e) {
+      // The rule did its tick; the host could not carry out its writes, and the rule stops until it is reset.
+      throw this.fail(new RuleTrap(this.name, HOST_CALL_TRAP, e));
+    }
+    return next;
+  }
+
+  counters(): RuleCounters {
+    const saturations: Record<number, number> = {};
+    this.frame.channels.forEach((channel, k) => { saturations[channel] = this.frame.saturations[k]; });
+    return { saturations, assumptionFailures: this.assumptionFailures };
+  }
+
+  resetCounters(): void {
+    this.frame.saturations.fill(0);
+    this.assumptionFailures = 0;
   }
 
   reset(): void {
     this.ensureOpen();
+    if (this.busy) throw new RuleBusy(`rule "${this.name}": the rule is running; a host handler cannot reset it`);
     this.reinstantiate();
     this.currentState = 'ready';
     this.trap = undefined;
+    this.resetCounters();
   }
 
   getGlobal(index: number): number {
@@ -189,14 +198,22 @@ abstract class RuleBase implements LoadedRule {
 
   close(): void {
     if (this.currentState === 'closed') return;
+    if (this.busy) throw new RuleBusy(`rule "${this.name}": the rule is running; a host handler cannot close it`);
     this.release();
     this.currentState = 'closed';
+  }
+
+  private fail(trap: RuleTrap): RuleTrap {
+    this.currentState = 'failed';
+    this.trap = trap;
+    return trap;
   }
 
   private ensureOpen(): void {
     if (this.currentState === 'closed') throw new RuleNotRunnable(this.name, 'closed');
   }
 
+  /** Calls `run`; on a trap, throws with every global back at its value before the call. */
   protected abstract callRun(now: number): number;
   protected abstract asTrap(error: unknown): RuleTrap | undefined;
   protected abstract reinstantiate(): void;
@@ -209,11 +226,11 @@ class Wasm3Rule extends RuleBase {
   readonly backend = 'wasm3' as const;
   private readonly native: NativeWasm3Rule;
 
-  constructor(name: string, bytes: Uint8Array, handlers: Required<NativeHandlers>) {
-    super(name);
+  constructor(name: string, bytes: Uint8Array, frame: TickFrame, io: RuleIo) {
+    super(name, frame, io);
     const { Wasm3Rule: NativeRule, errorCodes } = loadNativeAddon();
     try {
-      this.native = new NativeRule(bytes, handlers);
+      this.native = new NativeRule(bytes, frame.handlers());
     } catch (e) {
       const error = e as NativeError;
       if (error.code === errorCodes.load) throw new RuleRejected(name, [`wasm3 cannot load the module: ${error.message}`]);
@@ -261,18 +278,20 @@ class NodeRule extends RuleBase {
   readonly backend = 'node' as const;
   private readonly module: WebAssembly.Module;
   private readonly imports: WebAssembly.Imports;
-  private instance: WebAssembly.Instance;
-  private readonly globals: number;
+  private instance!: WebAssembly.Instance;
+  private runExport!: (now: number) => number;
+  private globals: WebAssembly.Global[] = [];
+  private readonly saved: number[];
   private hostFailure: { error: unknown } | undefined;
 
-  constructor(name: string, bytes: Uint8Array, handlers: Required<NativeHandlers>) {
-    super(name);
+  constructor(name: string, bytes: Uint8Array, frame: TickFrame, io: RuleIo) {
+    super(name, frame, io);
     const rewritten = exportAllGlobals(bytes);
     const parsed = parseWasmModule(bytes);
     if (!rewritten.ok || !parsed.ok) {
       throw new RuleRejected(name, [`cannot prepare the module for Node: ${rewritten.ok ? 'unreadable' : rewritten.error}`]);
     }
-    this.globals = parsed.module.globals.length;
+    this.saved = new Array(parsed.module.globals.length).fill(0);
     this.module = new WebAssembly.Module(rewritten.bytes);
     // Host failures cross wasm as plain JS exceptions; remember them to report a trap like wasm3 does.
     const recorded = <A extends unknown[], R>(fn: (...args: A) => R) => (...args: A): R => {
@@ -283,13 +302,21 @@ class NodeRule extends RuleBase {
         throw e;
       }
     };
+    const handlers = frame.handlers();
     this.imports = { io: { gr: recorded(handlers.gr), gw: recorded(handlers.gw), sr: recorded(handlers.sr) } };
-    this.instance = new WebAssembly.Instance(this.module, this.imports);
+    this.reinstantiate();
   }
 
   protected callRun(now: number): number {
     this.hostFailure = undefined;
-    return (this.instance.exports.run as (now: number) => number)(now);
+    const { globals, saved } = this;
+    for (let i = 0; i < globals.length; i++) saved[i] = globals[i].value as number;
+    try {
+      return this.runExport(now);
+    } catch (e) {
+      for (let i = 0; i < globals.length; i++) globals[i].value = saved[i];
+      throw e;
+    }
   }
 
   protected asTrap(error: unknown): RuleTrap | undefined {
@@ -305,14 +332,16 @@ class NodeRule extends RuleBase {
 
   protected reinstantiate(): void {
     this.instance = new WebAssembly.Instance(this.module, this.imports);
+    this.runExport = this.instance.exports.run as (now: number) => number;
+    this.globals = this.saved.map((_, i) => this.instance.exports[`g${i}`] as WebAssembly.Global);
   }
 
   protected countGlobals(): number {
-    return this.globals;
+    return this.globals.length;
   }
 
   protected readGlobal(index: number): number {
-    return (this.instance.exports[`g${index}`] as WebAssembly.Global).value as number;
+    return this.globals[index].value as number;
   }
 
   protected release(): void {
@@ -323,13 +352,13 @@ class NodeRule extends RuleBase {
 /** Validates and loads a rule on wasm3; throws RuleRejected listing every problem when it may not run. */
 export function loadRule(bytes: Uint8Array, options: LoadRuleOptions): LoadedRule {
   validateOrThrow(bytes, options);
-  return new Wasm3Rule(options.manifest.rule, bytes, guardedHandlers(options.manifest, options.target, options.io));
+  return new Wasm3Rule(options.manifest.rule, bytes, new TickFrame(options.manifest), options.io);
 }
 
 /** The same as loadRule, on Node's own WebAssembly: for differential tests against wasm3. */
 export function loadRuleOnNode(bytes: Uint8Array, options: LoadRuleOptions): LoadedRule {
   validateOrThrow(bytes, options);
-  return new NodeRule(options.manifest.rule, bytes, guardedHandlers(options.manifest, options.target, options.io));
+  return new NodeRule(options.manifest.rule, bytes, new TickFrame(options.manifest), options.io);
 }
 
 /** Loads a rule on the chosen backend: wasm3 (what devices run) or Node's WebAssembly. */

@@ -39,6 +39,43 @@ function checkManifestAgainstTarget(manifest: Manifest, target: TargetProfile, p
         `${channels.length ? channels.join(', ') : 'none'}`);
     }
   }
+  checkRanges(manifest, target, caps.sensor, problems);
+}
+
+const isInt32 = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= -2147483648 && (v as number) <= 2147483647;
+
+/** `ranges`: exactly one entry per declared channel, each a non-empty int32 range within the profile's range. */
+function checkRanges(manifest: Manifest, target: TargetProfile, declared: number[], problems: string[]): void {
+  const ranges = (manifest as Partial<Manifest>).ranges as unknown;
+  if (!Array.isArray(ranges)) {
+    problems.push('the manifest\'s "ranges" must list {channel, min, max} for every declared sensor channel');
+    return;
+  }
+  const seen = new Set<number>();
+  for (const entry of ranges as unknown[]) {
+    const r = entry as Partial<Manifest['ranges'][number]> | null;
+    if (typeof r !== 'object' || r === null || !isInt32(r.channel) || !isInt32(r.min) || !isInt32(r.max)) {
+      problems.push(`the manifest's "ranges" has an entry ${JSON.stringify(entry)}; each must be {channel, min, max} with int32 values`);
+      continue;
+    }
+    const { channel, min, max } = r as Manifest['ranges'][number];
+    if (seen.has(channel)) problems.push(`the manifest's "ranges" lists sensor channel ${channel} more than once`);
+    seen.add(channel);
+    if (!declared.includes(channel)) {
+      problems.push(`the manifest's "ranges" has sensor channel ${channel}, which its capabilities do not declare`);
+      continue;
+    }
+    if (min > max) problems.push(`the manifest's range for sensor channel ${channel} is ${min}..${max}: min is above max`);
+    const profile = target.sensors.find((s) => s.channel === channel);
+    if (profile && (min < profile.min || max > profile.max)) {
+      problems.push(`the manifest's range for sensor channel ${channel} is ${min}..${max}, outside target "${target.name}"'s ` +
+        `range ${profile.min}..${profile.max} for it`);
+    }
+  }
+  // A channel the target lacks is reported above, once.
+  for (const channel of declared.filter((ch) => target.sensors.some((s) => s.channel === ch))) {
+    if (!seen.has(channel)) problems.push(`the manifest declares sensor channel ${channel} but gives no range for it in "ranges"`);
+  }
 }
 
 function checkImports(m: WasmModule, manifest: Manifest, problems: string[]): void {

@@ -22,6 +22,10 @@
 #define RULES_MAX_MODULE_BYTES (1024 * 1024) /* only bounds the private copy; target caps are far smaller */
 #endif
 
+#ifndef RULES_MAX_GLOBALS
+#define RULES_MAX_GLOBALS 256 /* globals restored after a trap; more are refused at load */
+#endif
+
 #ifndef RULES_ERROR_TEXT_BYTES
 #define RULES_ERROR_TEXT_BYTES 512
 #endif
@@ -73,6 +77,7 @@ typedef struct Rule {
   napi_value hostError;
   bool running;
   bool closed;
+  int64_t savedGlobals[RULES_MAX_GLOBALS]; /* the globals before the current tick, put back if it traps */
 } Rule;
 
 static void free_instance(Rule *rule) {
@@ -256,6 +261,11 @@ static bool instantiate(Rule *rule, char *detail, size_t size) {
     free_instance(rule);
     return false;
   }
+  if (module->numGlobals > RULES_MAX_GLOBALS) {
+    snprintf(detail, size, "the module has %u globals; this host keeps at most %d", module->numGlobals, RULES_MAX_GLOBALS);
+    free_instance(rule);
+    return false;
+  }
   if (m3_GetArgCount(rule->run) != 1 || m3_GetRetCount(rule->run) != 1 || m3_GetArgType(rule->run, 0) != c_m3Type_i32 ||
       m3_GetRetType(rule->run, 0) != c_m3Type_i32) {
     snprintf(detail, size, "the export run must have type (i32) -> i32");
@@ -396,6 +406,19 @@ static void throw_trap(napi_env env, Rule *rule, M3Result result) {
   napi_throw(env, error);
 }
 
+/* Rule state is a handful of globals (the target caps them), so a copy per tick is cheap. */
+static void save_globals(Rule *rule) {
+  IM3Module module = rule->module;
+  uint32_t n = module->numGlobals < RULES_MAX_GLOBALS ? module->numGlobals : RULES_MAX_GLOBALS;
+  for (uint32_t i = 0; i < n; i++) rule->savedGlobals[i] = module->globals[i].intValue;
+}
+
+static void restore_globals(Rule *rule) {
+  IM3Module module = rule->module;
+  uint32_t n = module->numGlobals < RULES_MAX_GLOBALS ? module->numGlobals : RULES_MAX_GLOBALS;
+  for (uint32_t i = 0; i < n; i++) module->globals[i].intValue = rule->savedGlobals[i];
+}
+
 /* run(nowMs: number): number — calls the rule's `run` with now wrapped to int32, returns its i32 result. */
 static napi_value Rule_run(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -413,6 +436,7 @@ static napi_value Rule_run(napi_env env, napi_callback_info info) {
   rule->callEnv = env;
   rule->hostError = NULL;
   rule->running = true;
+  save_globals(rule);
   M3Result result = m3_CallV(rule->run, now);
   int32_t next = 0;
   if (!result) result = m3_GetResultsV(rule->run, &next);
@@ -420,6 +444,7 @@ static napi_value Rule_run(napi_env env, napi_callback_info info) {
   rule->callEnv = NULL;
 
   if (result) {
+    restore_globals(rule); /* a tick that traps has no effect */
     throw_trap(env, rule, result);
     rule->hostError = NULL;
     return NULL;
