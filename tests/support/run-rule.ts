@@ -17,7 +17,11 @@ export interface TickOutput {
 export interface RunResult {
   result: CompileResult;
   ticks: TickOutput[];
-  /** How often each sensor channel and input pin was read, per tick. */
+  /**
+   * How often the artifact itself called io.sr / io.gr for each channel and pin, per tick. The engine reads every
+   * declared input once per tick before `run`, so these calls are counted on a bare Node instance of the same
+   * artifact, run alongside with the same inputs.
+   */
   reads: { sensor: Record<number, number>; gpio: Record<number, number> }[];
   state: (name: string) => number;
 }
@@ -42,11 +46,23 @@ export async function runRule(source: string, inputs: TickInput[], options: { ta
     manifest: artifact.manifest,
     target: result.target,
     io: {
-      readSensor: (ch) => { reads.sensor[ch] = (reads.sensor[ch] ?? 0) + 1; return sensors.get(ch) ?? 0; },
-      readGpio: (pin) => { reads.gpio[pin] = (reads.gpio[pin] ?? 0) + 1; return pins.get(pin) ?? 0; },
+      readSensor: (ch) => sensors.get(ch) ?? 0,
+      readGpio: (pin) => pins.get(pin) ?? 0,
       writeGpio: (pin, level) => { writes[pin] = level; },
     },
   });
+  const ranges = new Map(artifact.manifest.ranges.map((r) => [r.channel, r] as const));
+  const bare = new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array(artifact.wasm)), {
+    io: {
+      sr: (ch: number) => {
+        reads.sensor[ch] = (reads.sensor[ch] ?? 0) + 1;
+        const r = ranges.get(ch)!;
+        return Math.min(r.max, Math.max(r.min, Math.trunc(sensors.get(ch) ?? 0)));
+      },
+      gr: (pin: number) => { reads.gpio[pin] = (reads.gpio[pin] ?? 0) + 1; return pins.get(pin) ? 1 : 0; },
+      gw: () => {},
+    },
+  }).exports.run as (now: number) => number;
   const ticks: TickOutput[] = [];
   const allReads: RunResult['reads'] = [];
   try {
@@ -58,6 +74,7 @@ export async function runRule(source: string, inputs: TickInput[], options: { ta
       reads = { sensor: {}, gpio: {} };
       now = input.now ?? now;
       ticks.push({ returned: loaded.run(now), writes });
+      bare(now | 0);
       allReads.push(reads);
     }
     const globals = Array.from({ length: loaded.globalCount }, (_, i) => loaded.getGlobal(i));
