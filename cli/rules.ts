@@ -9,6 +9,11 @@ import { inspectCommand } from './commands/inspect.js';
 import { targetsCommand } from './commands/targets.js';
 import { testCommand } from './commands/test.js';
 import { runCommand } from './commands/run.js';
+import { keygenCommand } from './commands/keygen.js';
+import { bundleCommand } from './commands/bundle.js';
+import { flashCommand } from './commands/flash.js';
+import { deviceCommand } from './commands/device.js';
+import { portsCommand } from './commands/ports.js';
 import { compilerVersion } from '../compiler/index.js';
 
 export const EXIT_OK = 0;
@@ -30,7 +35,12 @@ async function main(argv: string[]): Promise<number> {
     .command(runCommand(setExit))
     .command(inspectCommand(setExit))
     .command(targetsCommand(setExit))
-    .demandCommand(1, 'name a command: build, check, test, run, inspect or targets')
+    .command(keygenCommand(setExit))
+    .command(bundleCommand(setExit))
+    .command(flashCommand(setExit))
+    .command(deviceCommand(setExit))
+    .command(portsCommand(setExit))
+    .demandCommand(1, 'name a command: build, check, test, run, inspect, targets, keygen, bundle, flash, device or ports')
     .strict()
     .help()
     .wrap(Math.min(100, process.stdout.columns ?? 100))

@@ -90,7 +90,7 @@ function fromArtifact(path: string, wasm: Uint8Array, key: KeyObject, options: M
   }
   if (options.target && manifest.target !== options.target) throw new BundleInputError(`${path} is built for ${manifest.target}, not ${options.target}`);
   if (options.version !== undefined && manifest.version !== options.version) {
-    throw new BundleInputError(`${manifestPath} says version ${manifest.version}, not ${options.version}: rebuild with --rule-version ${options.version}`);
+    throw new BundleInputError(`${manifestPath} says version ${manifest.version}, not ${options.version}: rebuild it with rules build --rule-version ${options.version}`);
   }
   try {
     return { bytes: encodeBundle({ manifest, wasm, rollback: options.rollbackFrom }, key), manifest, from: 'artifact' };
