@@ -1,10 +1,11 @@
-// Benchmarks of the example rules (`npm run bench`): artifact size against hand-written AssemblyScript twins,
-// build time against asc, and the cost of a tick and of a load on wasm3 and on Node's WebAssembly. Prints markdown.
+// Benchmarks of the example rules (`npm run bench`): artifact size against hand-written AssemblyScript twins and
+// hand-written WAT floors, build time against asc, and the cost of a tick and of a load on wasm3 and on Node's
+// WebAssembly. Prints markdown.
 //
 //   node dist/bench/run.js [--sections size,equivalence,build,tick,firmware] [--quick]
 //
-// Before comparing sizes it drives each rule and its twin with the same pseudo-random inputs and checks they
-// behave alike, so a twin that does less cannot look smaller by accident.
+// Before comparing sizes it drives each rule and its twin (and its floor, where there is one) with the same
+// pseudo-random inputs and checks they behave alike, so a peer that does less cannot look smaller by accident.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
@@ -18,6 +19,7 @@ import { loadRule, loadRuleOnNode, validateArtifact, wasm3Version, type LoadedRu
 import { compileTwin } from './asc-batch.js';
 import { firmwareFootprint } from './firmware.js';
 import { STRICT_TWIN_FLAGS, TWIN_FLAGS } from './twin-flags.js';
+import { assembleFloor } from './floors.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const CLI = join(HERE, '..', 'cli', 'rules.js');
@@ -36,6 +38,7 @@ function findRoot(): string {
 const ROOT = findRoot();
 const RULES_DIR = join(ROOT, 'rules');
 const TWINS_DIR = join(ROOT, 'bench', 'twins');
+const FLOORS_DIR = join(ROOT, 'bench', 'floors');
 const ASC_BIN = join(ROOT, 'node_modules', 'assemblyscript', 'bin', 'asc.js');
 
 interface Example {
@@ -45,6 +48,8 @@ interface Example {
   /** From the rule's `targets` header line. */
   targets: string[];
   twinFile: string;
+  /** A hand-written WAT version of the same logic, if there is one. */
+  floorFile: string | null;
 }
 
 function loadExamples(): Example[] {
@@ -55,7 +60,9 @@ function loadExamples(): Example[] {
     const targets = ruleTargets(source);
     if (!targets) throw new Error(`${file}: every example names its targets with a \`targets\` header line`);
     const name = basename(f, '.rule');
-    examples.push({ name, file, source, targets, twinFile: join(TWINS_DIR, `${name}.ts`) });
+    const floorFile = join(FLOORS_DIR, `${name}.wat`);
+    examples.push({ name, file, source, targets, twinFile: join(TWINS_DIR, `${name}.ts`),
+      floorFile: existsSync(floorFile) ? floorFile : null });
   }
   return examples;
 }
@@ -103,11 +110,13 @@ function rawInstance(bytes: Uint8Array, inputs: Inputs, writes: string[]): (now:
  * or the period, but also stands still, jumps by up to an hour, and (from odd seeds) crosses the int32 wrap.
  */
 function checkEquivalence(ex: Example, manifest: Manifest, ours: Uint8Array, twin: Uint8Array, profile: TargetProfile,
-  runs: number, ticks: number): string {
+  runs: number, ticks: number, peer = 'twin'): string {
   const literals = [...ex.source.replace(/#.*$/gm, '').matchAll(/(?<![\w.])\d[\d_]*(?![\w.])/g)]
     .map((m) => Number(m[0].replace(/_/g, ''))).filter((n) => Number.isSafeInteger(n));
   const interesting = [...new Set(literals.flatMap((n) => [n - 1, n, n + 1, -n]))];
-  const channels = manifest.capabilities.sensor.map((ch) => profile.sensors.find((s) => s.channel === ch)!);
+  // Readings stay within the manifest's ranges, as hosts saturate them (the profile's range, narrowed by `requires`).
+  const channels = manifest.capabilities.sensor.map((ch) => manifest.ranges?.find((r) => r.channel === ch)
+    ?? profile.sensors.find((s) => s.channel === ch)!);
   for (let run = 0; run < runs; run++) {
     const rnd = prng(0x5eed + run * 7919 + ex.name.length);
     const inputs: Inputs = { sensors: new Map(), gpio: new Map() };
@@ -140,14 +149,14 @@ function checkEquivalence(ex: Example, manifest: Manifest, ours: Uint8Array, twi
       try {
         b = runTwin(now | 0);
       } catch (e) {
-        return `twin trapped at tick ${tick}: ${(e as Error).message}`;
+        return `${peer} trapped at tick ${tick}: ${(e as Error).message}`;
       }
       const x = `${[...ourWrites].sort().join(' ')} -> ${a}`;
       const y = `${[...twinWrites].sort().join(' ')} -> ${b}`;
       if (x !== y) {
         const state = [...inputs.sensors].map(([c, v]) => `sensor(${c})=${v}`)
           .concat([...inputs.gpio].map(([p, v]) => `gpio(${p})=${v}`)).join(' ');
-        return `differs at run ${run}, tick ${tick} (now ${now | 0}, ${state}): rule ${x}; twin ${y}`;
+        return `differs at run ${run}, tick ${tick} (now ${now | 0}, ${state}): rule ${x}; ${peer} ${y}`;
       }
       const r = rnd();
       now += r < 0.05 ? 0 : r < 0.1 ? Math.floor(rnd() * 3_600_000) : (a > 0 ? a : manifest.periodMs);
@@ -171,47 +180,61 @@ const geomean = (xs: number[]) => Math.exp(mean(xs.map(Math.log)));
 async function sizeAndEquivalence(examples: Example[], sections: Set<string>, quick: boolean): Promise<void> {
   const rows: string[][] = [];
   const ratios: number[] = [];
-  const strictRatios: number[] = [];
+  const looseRatios: number[] = [];
+  const floorRatios: number[] = [];
   const bigger: string[] = [];
-  const biggerStrict: string[] = [];
+  const overFloor: string[] = [];
   const equivalence: string[][] = [];
+  let floors = 0;
+  const [runs, ticks] = quick ? [4, 300] : [20, 2_000];
   for (const ex of examples) {
-    const twin = await compileTwin(ex.twinFile);
-    const strictTwin = await compileTwin(ex.twinFile, STRICT_TWIN_FLAGS);
+    // The headline peer: like a rule artifact, it carries no memory (the ABI allows none).
+    const twin = await compileTwin(ex.twinFile, STRICT_TWIN_FLAGS);
+    const looseTwin = await compileTwin(ex.twinFile);
+    const floor = ex.floorFile ? await assembleFloor(ex.floorFile) : null;
+    if (floor) floors++;
     let checked = false;
     for (const target of ex.targets) {
       const { artifact } = await build(ex, target);
       const ours = artifact.wasm.length;
       const ratio = ours / twin.length;
-      const strictRatio = ours / strictTwin.length;
       ratios.push(ratio);
-      strictRatios.push(strictRatio);
+      looseRatios.push(ours / looseTwin.length);
       if (ours > twin.length) bigger.push(`${ex.name} (${target})`);
-      if (ours > strictTwin.length) biggerStrict.push(`${ex.name} (${target})`);
-      rows.push([ex.name, target, String(ours), String(twin.length), fmt(ratio), String(strictTwin.length), fmt(strictRatio),
-        ours > strictTwin.length ? '**bigger**' : '']);
-      // A twin is target-independent; checking it against the first target's artifact is enough.
+      if (floor) {
+        floorRatios.push(ours / floor.length);
+        if (ours > floor.length) overFloor.push(`${ex.name} (${target}) by ${ours - floor.length} B`);
+      }
+      const notes = [ours > twin.length ? '**bigger than twin**' : '', floor && ours > floor.length ? '**over floor**' : '']
+        .filter(Boolean).join(', ');
+      rows.push([ex.name, target, String(ours), String(twin.length), fmt(ratio), floor ? String(floor.length) : '-',
+        floor ? fmt(ours / floor.length) : '-', String(looseTwin.length), notes]);
+      // The peers are target-independent; checking them against the first target's artifact is enough.
       if (!checked && sections.has('equivalence')) {
         checked = true;
-        const verdict = checkEquivalence(ex, artifact.manifest, artifact.wasm, twin, loadTarget(target),
-          quick ? 4 : 20, quick ? 300 : 2_000);
-        equivalence.push([ex.name, target, verdict]);
+        const profile = loadTarget(target);
+        const verdict = checkEquivalence(ex, artifact.manifest, artifact.wasm, twin, profile, runs, ticks);
+        const floorVerdict = floor ? checkEquivalence(ex, artifact.manifest, artifact.wasm, floor, profile, runs, ticks, 'floor') : '-';
+        equivalence.push([ex.name, target, verdict, floorVerdict]);
       }
     }
   }
   if (sections.has('size')) {
-    console.log(`## Size: rule artifact vs AssemblyScript twin (asc ${TWIN_FLAGS.join(' ')}; and with --noExportMemory)\n`);
-    console.log(table(['rule', 'target', 'rules (B)', 'AS twin (B)', 'ratio', 'AS twin, no memory export (B)', 'ratio', ''], rows,
-      ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'l']));
-    console.log(`\n${rows.length} artifacts. Against \`asc ${TWIN_FLAGS.join(' ')}\`: mean ratio ${fmt(mean(ratios), 3)} ` +
+    console.log(`## Size: rule artifact vs AssemblyScript twin (asc ${STRICT_TWIN_FLAGS.join(' ')}) and hand-written WAT floor\n`);
+    console.log(table(['rule', 'target', 'rules (B)', 'AS twin (B)', 'ratio', 'WAT floor (B)', 'vs floor',
+      'AS twin with memory export (B)', ''], rows, ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'l']));
+    console.log(`\n${rows.length} artifacts. Against \`asc ${STRICT_TWIN_FLAGS.join(' ')}\`: mean ratio ${fmt(mean(ratios), 3)} ` +
       `(geometric mean ${fmt(geomean(ratios), 3)}); ` +
       (bigger.length ? `bigger than the twin: ${bigger.join(', ')}.` : 'no artifact is bigger than its twin.') +
-      ` Against twins without the memory export: mean ratio ${fmt(mean(strictRatios), 3)}; ` +
-      (biggerStrict.length ? `bigger: ${biggerStrict.join(', ')}.` : 'none bigger.') + '\n');
+      ` Against the ${floors} hand-written WAT floors (bench/floors/), ${floorRatios.length} artifacts: mean ratio ` +
+      `${floorRatios.length ? fmt(mean(floorRatios), 3) : '-'}; ` +
+      (overFloor.length ? `over the floor: ${overFloor.join(', ')}.` : 'none over its floor.') +
+      ` Against twins that also export a memory (\`asc ${TWIN_FLAGS.join(' ')}\`): mean ratio ${fmt(mean(looseRatios), 3)}.\n`);
   }
   if (sections.has('equivalence')) {
-    console.log('## Equivalence: rule artifact and twin on the same pseudo-random inputs (Node WebAssembly)\n');
-    console.log(table(['rule', 'artifact for', 'outputs and delays, tick by tick'], equivalence, ['l', 'l', 'l']));
+    console.log(`## Equivalence: rule artifact, twin and floor on the same pseudo-random inputs (Node WebAssembly, ${runs} runs of ${ticks} ticks)\n`);
+    console.log(table(['rule', 'artifact for', 'twin: outputs and delays, tick by tick', 'floor: the same'], equivalence,
+      ['l', 'l', 'l', 'l']));
     console.log('');
   }
 }

@@ -54,7 +54,7 @@ const LOOP_LABEL = /^trips(\d+)_/;
 /** Loops up to this many trips may be unrolled when that makes the artifact smaller. */
 const UNROLL_LIMIT = 16;
 
-interface Variant { unrollLoops: boolean }
+interface Variant { unrollLoops: boolean; peephole: boolean }
 
 export interface Limits { maxBytes: number; maxInstructions: number }
 
@@ -64,7 +64,7 @@ export interface Limits { maxBytes: number; maxInstructions: number }
  */
 export async function generate(rule: CheckedRule, limits: Limits): Promise<CodegenResult> {
   const binaryen = await loadBinaryen();
-  const variants: Variant[] = hasUnrollableLoops(rule) ? [{ unrollLoops: false }, { unrollLoops: true }] : [{ unrollLoops: false }];
+  const variants: Variant[] = (hasUnrollableLoops(rule) ? [false, true] : [false]).map((unrollLoops) => ({ unrollLoops, peephole: true }));
   const results = variants.map((v) => generateVariant(binaryen, rule, v));
   const fits = (r: CodegenResult) => r.wasm.length <= limits.maxBytes && r.maxInstructionsPerTick <= limits.maxInstructions;
   results.sort((a, b) => Number(fits(b)) - Number(fits(a)) || a.wasm.length - b.wasm.length
@@ -96,6 +96,11 @@ function generateVariant(binaryen: Binaryen, rule: CheckedRule, variant: Variant
     new ModuleBuilder(binaryen, module, rule, variant).build();
     if (!module.validate()) throw new Error('internal compiler error: binaryen rejected the generated module');
     optimize(binaryen, module);
+    if (variant.peephole) {
+      new Peephole(binaryen, module).run();
+      if (!module.validate()) throw new Error('internal compiler error: binaryen rejected the rewritten module');
+      module.optimize();
+    }
     return {
       wasm: module.emitBinary(),
       imports: finalImports(binaryen, module),
@@ -753,5 +758,601 @@ export async function wasmToText(bytes: Uint8Array): Promise<string | null> {
     return null;
   } finally {
     module?.dispose();
+  }
+}
+
+// ---- after binaryen: exact rewrites it does not make ----------------------------------------
+
+const I32_MIN = -2147483648;
+const I32_MAX = 2147483647;
+
+function slebBytes(v: number): number {
+  let n = 1;
+  for (let x = v | 0; x < -64 || x > 63; x >>= 7) n++;
+  return n;
+}
+
+/** A condition `x in [lo, hi]` read off one signed comparison of x with a constant. */
+interface Bound { subject: Ref; lo: number; hi: number }
+
+/**
+ * Rewrites binaryen's optimized code where a smaller exact equivalent is known, then leaves the
+ * rest to binaryen again. All rules keep the order and the number of side effects (calls, local
+ * writes, traps) and rest on one fact: a value this pass calls boolean is 0 or 1 at run time.
+ *  - a range test `x >= lo && x <= hi` (or its negation with `||`) is one unsigned comparison
+ *    of `x - lo`, exact over all of i32 because subtraction wraps;
+ *  - a choice between booleans where one side is a constant is `and`/`or` (with `eqz`), and
+ *    `c ? K : 0` for a boolean c is `c * K`;
+ *  - `if c { v = a } else if d { v = b }`, with `d` and the values free of effects, is one
+ *    assignment of a choice (a latch on a boolean state is `v = c | v & !d`);
+ *  - `if c { gpio(p) = a } else if d { gpio(p) = b }` is one write under `c || d` when `c` can be
+ *    evaluated again without effects (its `local.tee`s read back as `local.get`s).
+ * Each is applied only where its result is smaller by the byte estimate below.
+ */
+class Peephole {
+  private readonly B: any;
+  private boolGlobals = new Set<string>();
+  private boolLocals = new Set<number>();
+  /** Flow-sensitive: whether each local holds a boolean at the point reached by the walk. */
+  private state = new Map<number, boolean>();
+  /** The same, at each local.get the walk has passed, and after each `if`'s condition. */
+  private boolAtGet = new Map<Ref, boolean>();
+  private afterCondition = new Map<Ref, Map<number, boolean>>();
+  private imports = new Map<string, string>();
+  private globalIndex = new Map<string, number>();
+
+  constructor(private readonly b: Binaryen, private readonly m: binaryenType.Module) {
+    this.B = b as any;
+  }
+
+  run(): void {
+    const { b, m } = this;
+    const bodies: Ref[] = [];
+    const functions: number[] = [];
+    for (let i = 0; i < m.getNumFunctions(); i++) {
+      const f = m.getFunctionByIndex(i);
+      const info = b.getFunctionInfo(f);
+      if (info.module) this.imports.set(info.name, info.base ?? "");
+      else { functions.push(f); bodies.push(info.body); }
+    }
+    for (let i = 0; i < m.getNumGlobals(); i++) this.globalIndex.set(b.getGlobalInfo(m.getGlobalByIndex(i)).name, i);
+    this.boolGlobals = this.findBoolGlobals(bodies);
+    for (const f of functions) {
+      const info = b.getFunctionInfo(f);
+      const params = b.expandType(info.params).length;
+      this.boolLocals = this.findBoolLocals(info.body, params, info.vars.length);
+      this.state = new Map(Array.from({ length: params + info.vars.length }, (_, i) => [i, i >= params] as const));
+      this.B.Function.setBody(f, this.visit(info.body));
+    }
+  }
+
+  // -- facts --------------------------------------------------------------------------------
+
+  /** Children of an expression, with a setter for each. */
+  private children(ref: Ref): { get: () => Ref; set: (r: Ref) => void }[] {
+    const { b, B } = this;
+    const slot = (kind: any, name: string): { get: () => Ref; set: (r: Ref) => void } => ({ get: () => kind[`get${name}`](ref), set: (r: Ref) => kind[`set${name}`](ref, r) });
+    const at = (kind: any, count: number, name: string) => Array.from({ length: count }, (_, i) =>
+      ({ get: () => kind[`get${name}At`](ref, i), set: (r: Ref) => kind[`set${name}At`](ref, i, r) }));
+    type Slot = { get: () => Ref; set: (r: Ref) => void };
+    const present = (s: Slot[]) => s.filter((x) => x.get());
+    switch (b.getExpressionId(ref)) {
+      case b.BlockId: return at(B.Block, B.Block.getNumChildren(ref), 'Child');
+      case b.IfId: return present([slot(B.If, 'Condition'), slot(B.If, 'IfTrue'), slot(B.If, 'IfFalse')]);
+      case b.LoopId: return [slot(B.Loop, 'Body')];
+      case b.BreakId: return present([slot(B.Break, 'Value'), slot(B.Break, 'Condition')]);
+      case b.CallId: return at(B.Call, B.Call.getNumOperands(ref), 'Operand');
+      case b.UnaryId: return [slot(B.Unary, 'Value')];
+      case b.BinaryId: return [slot(B.Binary, 'Left'), slot(B.Binary, 'Right')];
+      case b.SelectId: return [slot(B.Select, 'IfTrue'), slot(B.Select, 'IfFalse'), slot(B.Select, 'Condition')];
+      case b.LocalSetId: return [slot(B.LocalSet, 'Value')];
+      case b.GlobalSetId: return [slot(B.GlobalSet, 'Value')];
+      case b.DropId: return [slot(B.Drop, 'Value')];
+      case b.ReturnId: return present([slot(B.Return, 'Value')]);
+      default: return [];
+    }
+  }
+
+  private *all(ref: Ref): Generator<Ref> {
+    yield ref;
+    for (const c of this.children(ref)) yield* this.all(c.get());
+  }
+
+  private findBoolGlobals(bodies: Ref[]): Set<string> {
+    const { b, m, B } = this;
+    const sets = new Map<string, Ref[]>();
+    for (const body of bodies) {
+      for (const e of this.all(body)) {
+        if (b.getExpressionId(e) === b.GlobalSetId) {
+          const name = B.GlobalSet.getName(e);
+          sets.set(name, [...sets.get(name) ?? [], B.GlobalSet.getValue(e)]);
+        }
+      }
+    }
+    const out = new Set<string>();
+    for (let i = 0; i < m.getNumGlobals(); i++) {
+      const g = b.getGlobalInfo(m.getGlobalByIndex(i));
+      if (g.type === b.i32 && this.isConst(g.init) && [0, 1].includes(B.Const.getValueI32(g.init))) out.add(g.name);
+    }
+    this.boolGlobals = out;
+    // The largest set closed under assignment: each holds 0 or 1 at first, and every write keeps it so.
+    for (let changed = true; changed;) {
+      changed = false;
+      for (const name of [...out]) {
+        if ((sets.get(name) ?? []).some((v) => !this.isBool(v))) { out.delete(name); changed = true; }
+      }
+    }
+    return out;
+  }
+
+  private findBoolLocals(body: Ref, params: number, vars: number): Set<number> {
+    const { b, B } = this;
+    const sets = new Map<number, Ref[]>();
+    for (const e of this.all(body)) {
+      if (b.getExpressionId(e) === b.LocalSetId) {
+        const i = B.LocalSet.getIndex(e);
+        sets.set(i, [...sets.get(i) ?? [], B.LocalSet.getValue(e)]);
+      }
+    }
+    // Parameters are unknown; other locals start at zero.
+    const out = new Set<number>();
+    for (let i = params; i < params + vars; i++) out.add(i);
+    this.boolLocals = out;
+    for (let changed = true; changed;) {
+      changed = false;
+      for (const i of [...out]) {
+        if ((sets.get(i) ?? []).some((v) => b.getExpressionType(v) !== b.i32 || !this.isBool(v))) { out.delete(i); changed = true; }
+      }
+    }
+    return out;
+  }
+
+  private isConst(ref: Ref, value?: number): boolean {
+    const { b, B } = this;
+    if (!ref || b.getExpressionId(ref) !== b.ConstId || b.getExpressionType(ref) !== b.i32) return false;
+    return value === undefined || B.Const.getValueI32(ref) === value;
+  }
+
+  private static readonly COMPARISONS = ['EqInt32', 'NeInt32', 'LtSInt32', 'LtUInt32', 'GtSInt32', 'GtUInt32', 'LeSInt32',
+    'LeUInt32', 'GeSInt32', 'GeUInt32', 'EqFloat32', 'NeFloat32', 'LtFloat32', 'GtFloat32', 'LeFloat32', 'GeFloat32'];
+
+  private op(name: string): number {
+    return (this.b as any)[name] as number;
+  }
+
+  /** Whether the value is always 0 or 1. */
+  isBool(ref: Ref): boolean {
+    const { b, B } = this;
+    if (!ref || b.getExpressionType(ref) !== b.i32) return false;
+    switch (b.getExpressionId(ref)) {
+      case b.ConstId: return this.isConst(ref, 0) || this.isConst(ref, 1);
+      case b.UnaryId: return B.Unary.getOp(ref) === this.op('EqZInt32');
+      case b.BinaryId: {
+        const op = B.Binary.getOp(ref);
+        const l = B.Binary.getLeft(ref);
+        const r = B.Binary.getRight(ref);
+        if (Peephole.COMPARISONS.some((n) => this.op(n) === op)) return true;
+        if (op === this.op('AndInt32')) return this.isBool(l) || this.isBool(r);
+        if ([this.op('OrInt32'), this.op('XorInt32'), this.op('MulInt32')].includes(op)) return this.isBool(l) && this.isBool(r);
+        if (op === this.op('ShrUInt32')) return this.isConst(r, 31);
+        return false;
+      }
+      case b.SelectId: return this.isBool(B.Select.getIfTrue(ref)) && this.isBool(B.Select.getIfFalse(ref));
+      case b.IfId: return this.isBool(B.If.getIfTrue(ref)) && this.isBool(B.If.getIfFalse(ref));
+      case b.LocalGetId: {
+        const i = B.LocalGet.getIndex(ref);
+        return this.boolLocals.has(i) || (this.boolAtGet.get(ref) ?? this.state.get(i) ?? false);
+      }
+      case b.LocalSetId: return this.isBool(B.LocalSet.getValue(ref));
+      case b.GlobalGetId: return this.boolGlobals.has(B.GlobalGet.getName(ref));
+      // The device ABI: a GPIO read is 0 or 1.
+      case b.CallId: return this.imports.get(B.Call.getTarget(ref)) === 'gr';
+      case b.BlockId: {
+        const n = B.Block.getNumChildren(ref);
+        return !B.Block.getName(ref) && n > 0 && this.isBool(B.Block.getChildAt(ref, n - 1));
+      }
+      default: return false;
+    }
+  }
+
+  private effects(ref: Ref): number {
+    return this.b.getSideEffects(ref, this.m as any) as unknown as number;
+  }
+
+  /** No effect at all besides reading locals and globals: may be evaluated more often, or not at all. */
+  private pure(ref: Ref): boolean {
+    const S = this.B.SideEffects;
+    return (this.effects(ref) & ~(S.ReadsLocal | S.ReadsGlobal)) === 0;
+  }
+
+  /** Writes no local or global and calls nothing but the host: may move past pure expressions. */
+  private writesNothing(ref: Ref): boolean {
+    const { b, B } = this;
+    const S = B.SideEffects;
+    if (this.effects(ref) & (S.WritesLocal | S.WritesGlobal | S.Branches)) return false;
+    for (const e of this.all(ref)) {
+      if (b.getExpressionId(e) === b.CallId && !this.imports.has(B.Call.getTarget(e))) return false;
+    }
+    return true;
+  }
+
+  /** Estimated encoded size in bytes: exact for the instructions this pass creates and compares. */
+  size(ref: Ref): number {
+    const { b, B } = this;
+    if (!ref) return 0;
+    let own: number;
+    switch (b.getExpressionId(ref)) {
+      case b.ConstId: own = b.getExpressionType(ref) === b.i32 ? 1 + slebBytes(B.Const.getValueI32(ref)) : 5; break;
+      case b.BlockId: own = B.Block.getName(ref) ? 3 : 0; break;
+      case b.IfId: own = 3 + (B.If.getIfFalse(ref) ? 1 : 0); break;
+      case b.LoopId: own = 3; break;
+      case b.CallId: case b.LocalGetId: case b.LocalSetId: case b.GlobalGetId: case b.GlobalSetId: case b.BreakId: own = 2; break;
+      case b.NopId: own = 0; break;
+      default: own = 1;
+    }
+    return own + this.children(ref).reduce((n, c) => n + this.size(c.get()), 0);
+  }
+
+  // -- building -----------------------------------------------------------------------------
+
+  private eqz(ref: Ref): Ref {
+    const { b, B, m } = this;
+    const flip: Record<string, string> = { LtSInt32: 'GeSInt32', GeSInt32: 'LtSInt32', GtSInt32: 'LeSInt32', LeSInt32: 'GtSInt32',
+      LtUInt32: 'GeUInt32', GeUInt32: 'LtUInt32', GtUInt32: 'LeUInt32', LeUInt32: 'GtUInt32', EqInt32: 'NeInt32', NeInt32: 'EqInt32' };
+    if (b.getExpressionId(ref) === b.BinaryId) {
+      const name = Object.keys(flip).find((n) => this.op(n) === B.Binary.getOp(ref));
+      if (name) return this.binary(flip[name], B.Binary.getLeft(ref), B.Binary.getRight(ref));
+    }
+    if (b.getExpressionId(ref) === b.UnaryId && B.Unary.getOp(ref) === this.op('EqZInt32') && this.isBool(B.Unary.getValue(ref))) {
+      return B.Unary.getValue(ref);
+    }
+    return m.i32.eqz(ref);
+  }
+
+  private binary(opName: string, l: Ref, r: Ref): Ref {
+    const names: Record<string, keyof binaryenType.Module['i32']> = {
+      LtSInt32: 'lt_s', GeSInt32: 'ge_s', GtSInt32: 'gt_s', LeSInt32: 'le_s', LtUInt32: 'lt_u', GeUInt32: 'ge_u', GtUInt32: 'gt_u',
+      LeUInt32: 'le_u', EqInt32: 'eq', NeInt32: 'ne', AndInt32: 'and', OrInt32: 'or', MulInt32: 'mul', SubInt32: 'sub',
+    };
+    return (this.m.i32[names[opName]] as (a: Ref, b: Ref) => Ref)(l, r);
+  }
+
+  /** The smallest of the given candidates. */
+  private smallest(...candidates: (Ref | null)[]): Ref {
+    let best: Ref | null = null;
+    let bestSize = Infinity;
+    for (const c of candidates) {
+      if (c === null) continue;
+      const s = this.size(c);
+      if (s < bestSize) { best = c; bestSize = s; }
+    }
+    return best!;
+  }
+
+  /**
+   * `p ? a : bElse`, evaluating p first and then only the chosen side, as `if` does; other forms
+   * are offered only where they are equivalent.
+   */
+  private choose(p: Ref, a: Ref, bElse: Ref, type: number): Ref {
+    const { b, m } = this;
+    const candidates: (Ref | null)[] = [m.if(p, a, bElse)];
+    if (type === b.i32 && this.isBool(p)) {
+      const pa = this.pure(a);
+      const pb = this.pure(bElse);
+      if (this.isBool(a) && this.isBool(bElse)) {
+        if (this.isConst(bElse, 0) && pa) candidates.push(this.and(p, a));
+        if (this.isConst(a, 1) && pb) candidates.push(this.or(p, bElse));
+        if (this.isConst(a, 0) && pb) candidates.push(this.and(this.eqz(p), bElse));
+        if (this.isConst(bElse, 1) && pa) candidates.push(this.or(this.eqz(p), a));
+      }
+      // p * a is a when p is 1 and 0 when p is 0, whatever a holds.
+      if (this.isConst(bElse, 0) && this.pure(a)) candidates.push(m.i32.mul(p, a));
+      if (this.isConst(a, 0) && this.pure(bElse)) candidates.push(m.i32.mul(this.eqz(p), bElse));
+    }
+    // select evaluates both sides before the condition.
+    if (this.pure(a) && this.pure(bElse) && this.writesNothing(p)) candidates.push(m.select(p, a, bElse));
+    return this.smallest(...candidates);
+  }
+
+  private bound(ref: Ref): Bound | null {
+    const { b, B } = this;
+    if (b.getExpressionId(ref) !== b.BinaryId) return null;
+    const op = B.Binary.getOp(ref);
+    let x = B.Binary.getLeft(ref);
+    let k = B.Binary.getRight(ref);
+    let name = ['LtSInt32', 'LeSInt32', 'GtSInt32', 'GeSInt32'].find((n) => this.op(n) === op);
+    if (!name) return null;
+    if (this.isConst(x) && !this.isConst(k)) {
+      [x, k] = [k, x];
+      name = ({ LtSInt32: 'GtSInt32', LeSInt32: 'GeSInt32', GtSInt32: 'LtSInt32', GeSInt32: 'LeSInt32' } as Record<string, string>)[name];
+    }
+    if (!this.isConst(k)) return null;
+    const c = B.Const.getValueI32(k);
+    switch (name) {
+      case 'LtSInt32': return c === I32_MIN ? null : { subject: x, lo: I32_MIN, hi: c - 1 };
+      case 'LeSInt32': return { subject: x, lo: I32_MIN, hi: c };
+      case 'GtSInt32': return c === I32_MAX ? null : { subject: x, lo: c + 1, hi: I32_MAX };
+      default: return { subject: x, lo: c, hi: I32_MAX };
+    }
+  }
+
+  /** Whether `later`, evaluated after `first`, reads the value `first` gave. */
+  private sameValue(first: Ref, later: Ref): boolean {
+    const { b, B } = this;
+    const id = b.getExpressionId(later);
+    if (id === b.LocalGetId) {
+      const fid = b.getExpressionId(first);
+      return (fid === b.LocalGetId || fid === b.LocalSetId) && B.LocalGet.getIndex(later) === (fid === b.LocalGetId ? B.LocalGet.getIndex(first) : B.LocalSet.getIndex(first));
+    }
+    if (id === b.GlobalGetId) return b.getExpressionId(first) === b.GlobalGetId && B.GlobalGet.getName(first) === B.GlobalGet.getName(later);
+    return false;
+  }
+
+  /** `x in [lo, hi]` (or, negated, outside it) as one unsigned comparison of x - lo. */
+  private rangeTest(subject: Ref, lo: number, hi: number, inside: boolean): Ref {
+    const { m } = this;
+    const shifted = lo === 0 ? subject : m.i32.sub(subject, m.i32.const(lo));
+    const width = (hi - lo) | 0;
+    return inside ? m.i32.le_u(shifted, m.i32.const(width)) : m.i32.gt_u(shifted, m.i32.const(width));
+  }
+
+  private and(l: Ref, r: Ref): Ref {
+    const a = this.bound(l);
+    const c = this.bound(r);
+    if (a && c && this.sameValue(a.subject, c.subject) && this.pure(r)) {
+      const lo = Math.max(a.lo, c.lo);
+      const hi = Math.min(a.hi, c.hi);
+      if (lo <= hi && lo !== I32_MIN && hi !== I32_MAX) return this.rangeTest(a.subject, lo, hi, true);
+    }
+    // a & (a & x) is a & x, and a & !(a & x) is a & !x, for a boolean a and x: the inner a adds nothing.
+    for (const [atom, rest, build] of [[l, r, (e: Ref) => this.m.i32.and(l, e)], [r, l, (e: Ref) => this.m.i32.and(e, r)]] as const) {
+      if (!this.isAtom(atom) || !this.isBool(atom) || !this.pure(rest)) continue;
+      const negated = this.isEqz(rest);
+      const inner = negated ? this.B.Unary.getValue(rest) : rest;
+      const other = this.otherOperand(inner, 'AndInt32', atom);
+      if (other !== null && this.isBool(other)) return build(negated ? this.eqz(other) : other);
+    }
+    return this.m.i32.and(l, r);
+  }
+
+  private isAtom(ref: Ref): boolean {
+    const id = this.b.getExpressionId(ref);
+    return id === this.b.LocalGetId || id === this.b.GlobalGetId;
+  }
+
+  private isEqz(ref: Ref): boolean {
+    return this.b.getExpressionId(ref) === this.b.UnaryId && this.B.Unary.getOp(ref) === this.op('EqZInt32');
+  }
+
+  /** For `atom op x` or `x op atom` (atom a get of the same variable), x. */
+  private otherOperand(ref: Ref, opName: string, atom: Ref): Ref | null {
+    const { b, B } = this;
+    if (b.getExpressionId(ref) !== b.BinaryId || B.Binary.getOp(ref) !== this.op(opName)) return null;
+    const l = B.Binary.getLeft(ref);
+    const r = B.Binary.getRight(ref);
+    if (this.isAtom(l) && this.sameValue(atom, l)) return r;
+    if (this.isAtom(r) && this.sameValue(atom, r)) return l;
+    return null;
+  }
+
+  private or(l: Ref, r: Ref): Ref {
+    const a = this.bound(l);
+    const c = this.bound(r);
+    if (a && c && this.sameValue(a.subject, c.subject) && this.pure(r)) {
+      // One bound from below, the other from above, leaving a gap [lo, hi] between them.
+      const [below, above] = a.lo === I32_MIN ? [a, c] : [c, a];
+      if (below.lo === I32_MIN && above.hi === I32_MAX && below.hi !== I32_MAX && above.lo !== I32_MIN && below.hi + 1 <= above.lo - 1) {
+        return this.rangeTest(a.subject, below.hi + 1, above.lo - 1, false);
+      }
+    }
+    return this.m.i32.or(l, r);
+  }
+
+  // -- rewriting ----------------------------------------------------------------------------
+
+  private visit(ref: Ref): Ref {
+    const { b, B } = this;
+    const id = b.getExpressionId(ref);
+    const kids = this.children(ref);
+    const visitChild = (c: { get: () => Ref; set: (r: Ref) => void }) => {
+      const before = c.get();
+      const after = this.visit(before);
+      if (after !== before) c.set(after);
+    };
+    if (id === b.IfId) {
+      visitChild(kids[0]);
+      const atCondition = new Map(this.state);
+      this.afterCondition.set(ref, atCondition);
+      visitChild(kids[1]);
+      const afterThen = this.state;
+      this.state = new Map(atCondition);
+      if (kids[2]) visitChild(kids[2]);
+      for (const [i, v] of afterThen) this.state.set(i, v && this.state.get(i)!);
+    } else {
+      // A loop's body may see the values of a later iteration; a named block may be left early.
+      const unknown = id === b.LoopId || (id === b.BlockId && B.Block.getName(ref)) ? this.localsWrittenIn(ref) : [];
+      for (const i of unknown) this.state.set(i, false);
+      for (const c of kids) visitChild(c);
+      for (const i of unknown) this.state.set(i, false);
+    }
+    if (id === b.LocalSetId) this.state.set(B.LocalSet.getIndex(ref), this.isBool(B.LocalSet.getValue(ref)));
+    if (id === b.LocalGetId) this.boolAtGet.set(ref, this.state.get(B.LocalGet.getIndex(ref)) ?? false);
+    const next = this.rewrite(ref);
+    return next !== null && this.size(next) < this.size(ref) ? next : ref;
+  }
+
+  private localsWrittenIn(ref: Ref): number[] {
+    const { b, B } = this;
+    const out: number[] = [];
+    for (const e of this.all(ref)) if (b.getExpressionId(e) === b.LocalSetId) out.push(B.LocalSet.getIndex(e));
+    return out;
+  }
+
+  /** A fresh local.get that reads what the local holds after the condition of `at`. */
+  private readLocal(index: number, type: number, at: Ref): Ref {
+    const get = this.m.local.get(index, type);
+    this.boolAtGet.set(get, this.afterCondition.get(at)?.get(index) ?? false);
+    return get;
+  }
+
+  private rewrite(ref: Ref): Ref | null {
+    const { b, B } = this;
+    switch (b.getExpressionId(ref)) {
+      case b.BinaryId: {
+        const op = B.Binary.getOp(ref);
+        if (op === this.op('AndInt32')) return this.and(B.Binary.getLeft(ref), B.Binary.getRight(ref));
+        if (op === this.op('OrInt32') && this.isBool(B.Binary.getLeft(ref)) && this.isBool(B.Binary.getRight(ref))) {
+          return this.or(B.Binary.getLeft(ref), B.Binary.getRight(ref));
+        }
+        return null;
+      }
+      case b.SelectId: {
+        const a = B.Select.getIfTrue(ref);
+        const e = B.Select.getIfFalse(ref);
+        const p = B.Select.getCondition(ref);
+        // The condition comes last in a select; moving it first is safe when the sides are pure and it writes nothing.
+        if (!this.pure(a) || !this.pure(e) || !this.writesNothing(p)) return null;
+        return this.choose(p, a, e, b.getExpressionType(ref));
+      }
+      case b.IfId: {
+        const type = b.getExpressionType(ref);
+        if (type === b.i32 && B.If.getIfFalse(ref)) return this.choose(B.If.getCondition(ref), B.If.getIfTrue(ref), B.If.getIfFalse(ref), type);
+        if (type !== b.none) return null;
+        return this.assignmentChoice(ref) ?? this.writeChoice(ref);
+      }
+      default:
+        return null;
+    }
+  }
+
+  /** The variable an assignment writes, as a key, and its value. */
+  private assignment(ref: Ref): { key: string; value: Ref; make: (v: Ref) => Ref; read: (at: Ref) => Ref } | null {
+    const { b, B, m } = this;
+    if (!ref) return null;
+    const id = b.getExpressionId(ref);
+    if (id === b.LocalSetId && !B.LocalSet.isTee(ref)) {
+      const index = B.LocalSet.getIndex(ref);
+      const value = B.LocalSet.getValue(ref);
+      const type = b.getExpressionType(value);
+      return { key: `l${index}`, value, make: (v) => m.local.set(index, v), read: (at) => this.readLocal(index, type, at) };
+    }
+    if (id === b.GlobalSetId) {
+      const name = B.GlobalSet.getName(ref);
+      const value = B.GlobalSet.getValue(ref);
+      const type = b.getExpressionType(value);
+      return { key: `g${name}`, value, make: (v) => m.global.set(name, v), read: () => m.global.get(name, type) };
+    }
+    if (id === b.BlockId && !B.Block.getName(ref) && B.Block.getNumChildren(ref) === 1) return this.assignment(B.Block.getChildAt(ref, 0));
+    return null;
+  }
+
+  private unwrap(ref: Ref): Ref {
+    const { b, B } = this;
+    while (ref && b.getExpressionId(ref) === b.BlockId && !B.Block.getName(ref) && B.Block.getNumChildren(ref) === 1) ref = B.Block.getChildAt(ref, 0);
+    return ref;
+  }
+
+  /** `if c { v = a } else [if d] { v = b }` as `v = choice`. */
+  private assignmentChoice(ref: Ref): Ref | null {
+    const { b, B } = this;
+    const then = this.assignment(B.If.getIfTrue(ref));
+    if (!then) return null;
+    const type = this.b.getExpressionType(then.value);
+    const otherwise = this.unwrap(B.If.getIfFalse(ref));
+    let rest: Ref;
+    if (!otherwise || b.getExpressionId(otherwise) === b.NopId) {
+      rest = then.read(ref);
+    } else {
+      const direct = this.assignment(otherwise);
+      if (direct) {
+        if (direct.key !== then.key) return null;
+        rest = direct.value;
+      } else {
+        if (b.getExpressionId(otherwise) !== b.IfId || B.If.getIfFalse(otherwise)) return null;
+        const inner = this.assignment(B.If.getIfTrue(otherwise));
+        if (!inner || inner.key !== then.key) return null;
+        rest = this.choose(B.If.getCondition(otherwise), inner.value, then.read(otherwise), type);
+      }
+    }
+    return then.make(this.choose(B.If.getCondition(ref), then.value, rest, type));
+  }
+
+  /** A call of `io.gw` with a constant pin: the pin and the level. */
+  private gpioWrite(ref: Ref): { pin: number; level: Ref } | null {
+    const { b, B } = this;
+    ref = this.unwrap(ref);
+    if (!ref || b.getExpressionId(ref) !== b.CallId || this.imports.get(B.Call.getTarget(ref)) !== 'gw') return null;
+    const pin = B.Call.getOperandAt(ref, 0);
+    return this.isConst(pin) ? { pin: B.Const.getValueI32(pin), level: B.Call.getOperandAt(ref, 1) } : null;
+  }
+
+  /** `c` evaluated again after it ran once: its tees read back. Null unless that is exact and pure. */
+  private again(c: Ref, at: Ref): Ref | null {
+    const { b, B, m } = this;
+    // A local written by a tee in c must occur nowhere else in c (outside the tee's value, which
+    // the copy drops): a read before the tee would see the old value, and the copy the new one.
+    const uses = new Map<number, number>();
+    const teed = new Set<number>();
+    const count = (e: Ref) => {
+      const id = b.getExpressionId(e);
+      if (id === b.LocalSetId || id === b.LocalGetId) {
+        const i = id === b.LocalSetId ? B.LocalSet.getIndex(e) : B.LocalGet.getIndex(e);
+        uses.set(i, (uses.get(i) ?? 0) + 1);
+        if (id === b.LocalSetId) { teed.add(i); return; }
+      }
+      for (const k of this.children(e)) count(k.get());
+    };
+    count(c);
+    if ([...teed].some((i) => uses.get(i) !== 1)) return null;
+    const copy = (e: Ref): Ref | null => {
+      switch (b.getExpressionId(e)) {
+        case b.LocalSetId: {
+          const i = B.LocalSet.getIndex(e);
+          // A local written here and also read here would read back a different value.
+          return this.readLocal(i, b.getExpressionType(e), at);
+        }
+        case b.LocalGetId: return this.readLocal(B.LocalGet.getIndex(e), b.getExpressionType(e), at);
+        case b.ConstId: case b.GlobalGetId: return m.copyExpression(e);
+        case b.UnaryId: {
+          const v = copy(B.Unary.getValue(e));
+          return v === null ? null : this.withChildren(e, [v]);
+        }
+        case b.BinaryId: {
+          const l = copy(B.Binary.getLeft(e));
+          const r = l === null ? null : copy(B.Binary.getRight(e));
+          return r === null ? null : this.withChildren(e, [l!, r]);
+        }
+        default: return null;
+      }
+    };
+    const out = copy(c);
+    return out !== null && this.pure(out) ? out : null;
+  }
+
+  private withChildren(e: Ref, kids: Ref[]): Ref {
+    const { b, B, m } = this;
+    const c = m.copyExpression(e);
+    if (b.getExpressionId(c) === b.UnaryId) B.Unary.setValue(c, kids[0]);
+    else { B.Binary.setLeft(c, kids[0]); B.Binary.setRight(c, kids[1]); }
+    return c;
+  }
+
+  /** `if c { gpio(p) = a } else [if d] { gpio(p) = b }` as one write. */
+  private writeChoice(ref: Ref): Ref | null {
+    const { b, B, m } = this;
+    const then = this.gpioWrite(B.If.getIfTrue(ref));
+    if (!then) return null;
+    const c = B.If.getCondition(ref);
+    const otherwise = this.unwrap(B.If.getIfFalse(ref));
+    const write = (level: Ref) => m.call(B.Call.getTarget(this.unwrap(B.If.getIfTrue(ref))), [m.i32.const(then.pin), level], b.none);
+    const direct = this.gpioWrite(otherwise);
+    if (direct) return direct.pin === then.pin ? write(this.choose(c, then.level, direct.level, b.i32)) : null;
+    if (!otherwise || b.getExpressionId(otherwise) !== b.IfId || B.If.getIfFalse(otherwise)) return null;
+    const inner = this.gpioWrite(B.If.getIfTrue(otherwise));
+    const d = B.If.getCondition(otherwise);
+    if (!inner || inner.pin !== then.pin || !this.pure(d)) return null;
+    const c2 = this.again(c, ref);
+    if (c2 === null) return null;
+    return m.if(this.or(c, d), write(this.choose(c2, then.level, inner.level, b.i32)));
   }
 }
