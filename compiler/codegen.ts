@@ -721,10 +721,28 @@ class ModuleBuilder {
       const y = this.expr(b, ctx);
       return which === 'min' ? m.f32.min(x, y) : m.f32.max(x, y);
     }
+    const step = this.saturatingStep(which, a, b, ctx) ?? this.saturatingStep(which, b, a, ctx);
+    if (step) return step;
     const x = this.reusable(a, ctx);
     const y = this.reusable(b, ctx);
     const pick = which === 'min' ? m.i32.lt_s(x.again(), y.again()) : m.i32.gt_s(x.again(), y.again());
     return m.select(pick, x.first, y.first);
+  }
+
+  /**
+   * A counter that steps towards a bound it never passes: `min(x + 1, K)` with x at most K is
+   * `x + (x < K)`, and `max(x - 1, K)` with x at least K is `x - (x > K)`. No select, no local.
+   */
+  private saturatingStep(which: 'min' | 'max', stepped: Expr, bound: Expr, ctx: FnContext): Ref | null {
+    const { m } = this;
+    const k = this.folded(bound, ctx);
+    if (k === undefined || stepped.kind !== 'binary' || stepped.op !== (which === 'min' ? '+' : '-')) return null;
+    if (this.folded(stepped.right, ctx) !== 1) return null;
+    const x = stepped.left;
+    if (!x.range || (which === 'min' ? x.range.hi > k : x.range.lo < k)) return null;
+    if (x.kind !== 'name' && x.kind !== 'now') return null;
+    const test = which === 'min' ? m.i32.lt_s(this.expr(x, ctx), m.i32.const(k)) : m.i32.gt_s(this.expr(x, ctx), m.i32.const(k));
+    return which === 'min' ? m.i32.add(this.expr(x, ctx), test) : m.i32.sub(this.expr(x, ctx), test);
   }
 
   /**
@@ -1104,6 +1122,8 @@ class Peephole {
       const hi = Math.min(a.hi, c.hi);
       if (lo <= hi && lo !== I32_MIN && hi !== I32_MAX) return this.rangeTest(a.subject, lo, hi, true);
     }
+    const guarded = this.guardedAnd(l, r) ?? this.guardedAnd(r, l);
+    if (guarded !== null) return guarded;
     // a & (a & x) is a & x, and a & !(a & x) is a & !x, for a boolean a and x: the inner a adds nothing.
     for (const [atom, rest, build] of [[l, r, (e: Ref) => this.m.i32.and(l, e)], [r, l, (e: Ref) => this.m.i32.and(e, r)]] as const) {
       if (!this.isAtom(atom) || !this.isBool(atom) || !this.pure(rest)) continue;
@@ -1136,6 +1156,8 @@ class Peephole {
   }
 
   private or(l: Ref, r: Ref): Ref {
+    const latch = this.latchSelect(l, r);
+    if (latch !== null) return latch;
     const a = this.bound(l);
     const c = this.bound(r);
     if (a && c && this.sameValue(a.subject, c.subject) && this.pure(r)) {
@@ -1146,6 +1168,131 @@ class Peephole {
       }
     }
     return this.m.i32.or(l, r);
+  }
+
+  /**
+   * `c | v & x` where c implies x (two bounds on one value, c's inside x's) is `v ? x : c`: the
+   * hysteresis of a latch. The value is read where the select reads it first, in x.
+   */
+  private latchSelect(c: Ref, r: Ref): Ref | null {
+    const { b, B, m } = this;
+    if (b.getExpressionId(r) !== b.BinaryId || B.Binary.getOp(r) !== this.op('AndInt32') || !this.pure(r)) return null;
+    const rl = B.Binary.getLeft(r);
+    const rr = B.Binary.getRight(r);
+    const [atom, x] = this.isAtom(rl) ? [rl, rr] : [rr, rl];
+    if (!this.isAtom(atom) || !this.isBool(atom) || !this.isBool(x)) return null;
+    const bc = this.bound(c);
+    const bx = this.bound(x);
+    if (!bc || !bx || !this.sameValue(bc.subject, bx.subject) || bc.lo < bx.lo || bc.hi > bx.hi) return null;
+    const subject = bc.subject;
+    const again = b.getExpressionId(subject) === b.LocalSetId
+      ? m.local.get(B.LocalSet.getIndex(subject), b.getExpressionType(subject)) : m.copyExpression(subject);
+    return m.select(atom, this.rebind(x, subject), this.rebind(c, again));
+  }
+
+  /** A copy of a comparison with a constant, comparing another subject. */
+  private rebind(comparison: Ref, subject: Ref): Ref {
+    const { B, m } = this;
+    const copy = m.copyExpression(comparison);
+    if (this.isConst(B.Binary.getLeft(copy))) B.Binary.setRight(copy, subject);
+    else B.Binary.setLeft(copy, subject);
+    return copy;
+  }
+
+  /**
+   * `e & a` for a boolean variable a, where e has effects only when a is 1 (a read guarded by
+   * `a && ...`): `if a { e with a = 1 } else { 0 }`, which drops the guard inside e.
+   */
+  private guardedAnd(e: Ref, a: Ref): Ref | null {
+    const { b, m } = this;
+    if (!this.isAtom(a) || !this.isBool(a) || !this.isBool(e) || this.pure(e)) return null;
+    for (const x of this.all(e)) {
+      const id = b.getExpressionId(x);
+      if (id === b.GlobalSetId || (id === b.LocalSetId && this.sameVariable(x, a))) return null;
+    }
+    const whenZero = this.assume(e, a, 0);
+    const whenOne = this.assume(e, a, 1);
+    if (whenZero === null || whenOne === null || !this.pure(whenZero)) return null;
+    return m.if(a, whenOne, m.i32.const(0));
+  }
+
+  private sameVariable(x: Ref, atom: Ref): boolean {
+    const { b, B } = this;
+    const xid = b.getExpressionId(x);
+    const aid = b.getExpressionId(atom);
+    if (aid === b.GlobalGetId) return xid === b.GlobalGetId && B.GlobalGet.getName(x) === B.GlobalGet.getName(atom);
+    const index = B.LocalGet.getIndex(atom);
+    return (xid === b.LocalGetId && B.LocalGet.getIndex(x) === index) || (xid === b.LocalSetId && B.LocalSet.getIndex(x) === index);
+  }
+
+  /** A copy of e where the variable `atom` holds `value`, folded; null for shapes this does not handle. */
+  private assume(e: Ref, atom: Ref, value: number): Ref | null {
+    const { b, B, m } = this;
+    const id = b.getExpressionId(e);
+    if ((id === b.LocalGetId || id === b.GlobalGetId) && this.sameVariable(e, atom)) return m.i32.const(value);
+    switch (id) {
+      case b.ConstId: case b.LocalGetId: case b.GlobalGetId: return m.copyExpression(e);
+      case b.UnaryId: {
+        const v = this.assume(B.Unary.getValue(e), atom, value);
+        if (v === null) return null;
+        if (B.Unary.getOp(e) === this.op('EqZInt32') && this.isConst(v)) return m.i32.const(B.Const.getValueI32(v) === 0 ? 1 : 0);
+        return this.withChildren(e, [v]);
+      }
+      case b.BinaryId: {
+        const l = this.assume(B.Binary.getLeft(e), atom, value);
+        const r = l === null ? null : this.assume(B.Binary.getRight(e), atom, value);
+        if (r === null) return null;
+        if (B.Binary.getOp(e) === this.op('AndInt32')) {
+          if (this.isConst(l!, 1) && this.isBool(r)) return r;
+          if (this.isConst(r, 1) && this.isBool(l!)) return l;
+          if ((this.isConst(l!, 0) && this.pure(r)) || (this.isConst(r, 0) && this.pure(l!))) return m.i32.const(0);
+        }
+        return this.withChildren(e, [l!, r]);
+      }
+      case b.IfId: {
+        if (!B.If.getIfFalse(e)) return null;
+        const c = this.assume(B.If.getCondition(e), atom, value);
+        if (c === null) return null;
+        if (this.isConst(c)) return this.assume(B.Const.getValueI32(c) !== 0 ? B.If.getIfTrue(e) : B.If.getIfFalse(e), atom, value);
+        const t = this.assume(B.If.getIfTrue(e), atom, value);
+        const f = t === null ? null : this.assume(B.If.getIfFalse(e), atom, value);
+        return f === null ? null : m.if(c, t!, f);
+      }
+      case b.CallId: {
+        const ops: Ref[] = [];
+        for (let i = 0; i < B.Call.getNumOperands(e); i++) {
+          const o = this.assume(B.Call.getOperandAt(e, i), atom, value);
+          if (o === null) return null;
+          ops.push(o);
+        }
+        return m.call(B.Call.getTarget(e), ops, b.getExpressionType(e));
+      }
+      default: return null;
+    }
+  }
+
+  /** `local.set L v` right before an expression that first of all reads L: one `local.tee` instead. */
+  private fuseSetIntoNextRead(block: Ref): void {
+    const { b, B, m } = this;
+    for (let i = 0; i + 1 < B.Block.getNumChildren(block); i++) {
+      const set = B.Block.getChildAt(block, i);
+      if (b.getExpressionId(set) !== b.LocalSetId || B.LocalSet.isTee(set)) continue;
+      // The first instruction the next child evaluates (not inside a loop, which may run it again).
+      let slot: { get: () => Ref; set: (r: Ref) => void } | null = null;
+      let node = B.Block.getChildAt(block, i + 1);
+      for (;;) {
+        const id = b.getExpressionId(node);
+        if (id === b.LoopId) break;
+        const kids = this.children(node);
+        if (kids.length === 0) break;
+        slot = kids[0];
+        node = slot.get();
+      }
+      if (slot === null || b.getExpressionId(node) !== b.LocalGetId || B.LocalGet.getIndex(node) !== B.LocalSet.getIndex(set)) continue;
+      const value = B.LocalSet.getValue(set);
+      slot.set(m.local.tee(B.LocalSet.getIndex(set), value, b.getExpressionType(value)));
+      B.Block.removeChildAt(block, i);
+    }
   }
 
   // -- rewriting ----------------------------------------------------------------------------
@@ -1175,6 +1322,7 @@ class Peephole {
       for (const c of kids) visitChild(c);
       for (const i of unknown) this.state.set(i, false);
     }
+    if (id === b.BlockId) this.fuseSetIntoNextRead(ref);
     if (id === b.LocalSetId) this.state.set(B.LocalSet.getIndex(ref), this.isBool(B.LocalSet.getValue(ref)));
     if (id === b.LocalGetId) this.boolAtGet.set(ref, this.state.get(B.LocalGet.getIndex(ref)) ?? false);
     const next = this.rewrite(ref);
