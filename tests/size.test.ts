@@ -6,7 +6,7 @@ import test from 'ava';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { compile, wasmToText } from '../compiler/index.js';
+import { compile, ruleTargets, wasmToText } from '../compiler/index.js';
 import { loadTarget } from '../contract/targets.js';
 import { validateArtifact } from '../engine/index.js';
 import { assembleFloor } from '../bench/floors.js';
@@ -182,7 +182,7 @@ function prng(seed: number): () => number {
 for (const name of floorNames) {
   test(`floor ${name}: follows the ABI, behaves like the artifact, and no target's artifact is bigger`, async (t) => {
     const source = readFileSync(join(ROOT, 'rules', `${name}.rule`), 'utf8');
-    const targets = /^#\s*targets:\s*(.+)$/m.exec(source)![1].trim().split(/\s+/);
+    const targets = ruleTargets(source)!;
     const floor = await assembleFloor(join(FLOORS, `${name}.wat`));
     for (const target of targets) {
       const profile = loadTarget(target);
