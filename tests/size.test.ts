@@ -234,3 +234,41 @@ for (const name of floorNames) {
 function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
+
+// ---- the rewrites on many small rules of the shapes they target ---------------------------------------------------
+
+test('latches, pin chains, range tests and choices with random bounds agree three ways, bounds at the int extremes included', async (t) => {
+  const rnd = prng(20261130);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];
+  const bound = () => pick([MIN + 1, -2_147_483_000, -70_000, -5, 0, 1, 7, 26_000, 28_000, 2_147_483_000, MAX - 1]);
+  const cmp = () => pick(['<', '<=', '>', '>='] as const);
+  const subject = () => pick(['now', 'sensor(0)']);
+  const templates: (() => string)[] = [
+    () => `state v = ${pick(['true', 'false'])}\non tick {\n  let x = ${subject()}\n  if x ${cmp()} ${bound()} { v = ${pick(['true', 'false', '!v'])} }\n`
+      + `  else if x ${cmp()} ${bound()} { v = ${pick(['true', 'false', 'x > 3'])} }\n  gpio(3) = v\n}`,
+    () => `state n = ${pick([0, 5, 10, 50])}\non tick {\n  if ${subject()} ${cmp()} ${bound()} { n = min(n + 1, 10) } else { n = ${pick([0, 'max(n - 1, 0)'])} }\n  return n\n}`,
+    () => `on tick {\n  let x = ${subject()}\n  if x ${cmp()} ${bound()} { gpio(3) = ${pick(['1', '0', 'x > 9'])} }\n`
+      + `  else if x ${cmp()} ${bound()} { gpio(3) = ${pick(['1', '0', 'x < 9'])} }\n}`,
+    () => `on tick {\n  let x = ${subject()}\n  gpio(3) = x ${cmp()} ${bound()} ${pick(['&&', '||'])} x ${cmp()} ${bound()}\n}`,
+    () => `on tick {\n  return if ${subject()} ${cmp()} ${bound()} then ${pick([0, 1, 500, -7, MAX])} else ${pick([0, 1, 9])}\n}`,
+    () => `state s = ${pick(['true', 'false'])}\non tick {\n  let x = ${subject()}\n  if x >= ${bound()} { s = true }\n`
+      + `  else if s && gpio(5) == 1 && x < ${bound()} { s = false }\n  gpio(3) = s\n}`,
+  ];
+  const ticks: HandTick[] = Array.from({ length: 24 }, (_, i) => ({
+    now: pick([MIN, MIN + 1, -2_147_483_001, -2_147_483_000, -6, -5, 0, 7, 8, 26_000, 28_001, 2_147_483_000, 2_147_483_001, MAX, i]),
+    sensors: { 0: pick([-40_000, -5, 0, 1, 7, 25_999, 26_000, 28_000, 28_001, 70_000, 125_000]) },
+    pins: { 5: i % 3 === 0 ? 1 : 0 },
+  }));
+  let ran = 0;
+  for (let i = 0; i < 48; i++) {
+    const source = `rule r${i}\nuses sensor(0), gpio_in(5), gpio_out(3)\n${templates[i % templates.length]()}\n`;
+    try {
+      const summary = await checkRule(source, [ticks], { targets: ['rpi'] });
+      ran += summary.ran.length;
+    } catch (e) {
+      t.fail(`${(e as Error).message}\n${source}`);
+      return;
+    }
+  }
+  t.true(ran >= 40, `${ran} of 48 rules ran`);
+});
