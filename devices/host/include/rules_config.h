@@ -29,7 +29,7 @@
 
 /* The longest rule name kept, in bytes. */
 #ifndef RULES_NAME_MAX
-#define RULES_NAME_MAX 31
+#define RULES_NAME_MAX 32
 #endif
 
 /* Pins or channels per capability list, and channels with a range, per rule. */

@@ -1,5 +1,5 @@
 /* A minimal CBOR reader and writer (see cbor.h). Indefinite lengths, tags and floats are refused by the
- * typed reads; cbor_skip passes over floats and simple values so unknown map entries can be ignored. */
+ * typed reads and by cbor_skip, which passes over false, true and null only. Heads must be shortest-form. */
 #include "cbor.h"
 
 #include <string.h>
@@ -43,6 +43,9 @@ static bool read_head(cbor_reader_t *r, int *major, uint64_t *arg) {
   if ((size_t)(r->end - r->p) < n) return fail(r);
   uint64_t v = 0;
   for (size_t i = 0; i < n; i++) v = (v << 8) | *r->p++;
+  /* Deterministic encoding (RFC 8949 §4.2.1): the shortest head only. */
+  static const uint64_t SHORTEST[4] = {24, 0x100, 0x10000, 0x100000000u};
+  if (v < SHORTEST[info - 24] && *major != CBOR_SIMPLE) return fail(r);
   *arg = v;
   return true;
 }
@@ -107,6 +110,7 @@ bool cbor_read_map(cbor_reader_t *r, size_t *count) { return read_count(r, CBOR_
 static bool skip(cbor_reader_t *r, int depth) {
   int major;
   uint64_t arg;
+  uint8_t initial = r->p < r->end ? *r->p : 0;
   if (depth > CBOR_MAX_NESTING || !read_head(r, &major, &arg)) return fail(r);
   switch (major) {
     case CBOR_UINT:
@@ -127,13 +131,20 @@ static bool skip(cbor_reader_t *r, int depth) {
       return true;
     }
     case CBOR_TAG:
-      return skip(r, depth + 1);
-    default: /* simple values and floats: the head already consumed their bytes */
+      return fail(r); /* bundles and SMP payloads never carry tags */
+    default: /* only false, true and null: no floats, no undefined */
+      if (initial != 0xf4 && initial != 0xf5 && initial != 0xf6) return fail(r);
       return true;
   }
 }
 
 bool cbor_skip(cbor_reader_t *r) { return skip(r, 0); }
+
+bool cbor_key_follows(const char *prev, size_t prev_len, const char *key, size_t key_len) {
+  if (!prev) return true;
+  if (key_len != prev_len) return key_len > prev_len;
+  return memcmp(key, prev, key_len) > 0;
+}
 
 bool cbor_text_is(const char *text, size_t len, const char *s) {
   return strlen(s) == len && memcmp(text, s, len) == 0;

@@ -39,6 +39,9 @@ bool cbor_read_array(cbor_reader_t *r, size_t *count);
 bool cbor_read_map(cbor_reader_t *r, size_t *count);
 /* Skips one whole item, nested ones included. */
 bool cbor_skip(cbor_reader_t *r);
+/* Deterministic map order for text keys shorter than 256 bytes: shorter first, then bytewise. False
+ * also for a repeated key. `prev` NULL: the first key. */
+bool cbor_key_follows(const char *prev, size_t prev_len, const char *key, size_t key_len);
 /* True when `text` (len bytes) equals the C string `s`. */
 bool cbor_text_is(const char *text, size_t len, const char *s);
 
