@@ -3,6 +3,7 @@
 // exit code: 0 ok, 1 rule or device errors, 2 usage or environment errors.
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { boardCommand } from './commands/board.js';
 import { buildCommand } from './commands/build.js';
 import { checkCommand } from './commands/check.js';
 import { inspectCommand } from './commands/inspect.js';
@@ -40,7 +41,8 @@ async function main(argv: string[]): Promise<number> {
     .command(flashCommand(setExit))
     .command(deviceCommand(setExit))
     .command(portsCommand(setExit))
-    .demandCommand(1, 'name a command: build, check, test, run, inspect, targets, keygen, bundle, flash, device or ports')
+    .command(boardCommand(setExit))
+    .demandCommand(1, 'name a command: build, check, test, run, inspect, targets, keygen, bundle, flash, device, ports or board')
     .strict()
     .help()
     .wrap(Math.min(100, process.stdout.columns ?? 100))

@@ -29,7 +29,7 @@
 
 /* The longest rule name kept, in bytes. */
 #ifndef RULES_NAME_MAX
-#define RULES_NAME_MAX 32
+#define RULES_NAME_MAX 31
 #endif
 
 /* Pins or channels per capability list, and channels with a range, per rule. */
@@ -55,6 +55,11 @@
 /* The longest rules_host_poll asks the port to sleep when no rule is due. */
 #ifndef RULES_IDLE_POLL_MS
 #define RULES_IDLE_POLL_MS 100
+#endif
+
+/* The firmware name and version SMP `info` reports. */
+#ifndef RULES_HOST_NAME
+#define RULES_HOST_NAME "rules device host 0.1.0"
 #endif
 
 /* SMP: the largest request and response packet body (header + CBOR), in bytes. */

@@ -94,7 +94,8 @@ uint32_t rules_host_poll(rules_host_t *host);
  * On failure nothing changes, and `why` (if not NULL) holds a one-line reason. */
 int rules_host_install(rules_host_t *host, const uint8_t *bundle, size_t len, char *why, size_t why_size);
 
-/* Removes a rule: stops it and commits its removal (the version floor for anti-rollback is kept). */
+/* Removes a rule: stops it and commits its removal. Its version stays the anti-rollback floor for its name
+ * while slot storage has room (a pair holding only a removed rule's floor is reused last). */
 int rules_host_remove(rules_host_t *host, const char *rule_name);
 
 /* ---- status ----------------------------------------------------------------------------------------- */
@@ -110,7 +111,10 @@ typedef struct rules_status {
   int state;          /* RULES_STATE_* */
   char last_error[RULES_ERROR_TEXT_BYTES];
   uint32_t ticks;               /* calls of run */
-  uint32_t saturated;           /* sensor readings saturated to the manifest's ranges */
+  uint32_t saturated;           /* sensor readings saturated to the manifest's ranges, all channels */
+  uint8_t channels;             /* declared sensor channels: */
+  uint32_t channel[RULES_MAX_CAPS];       /* each channel... */
+  uint32_t channel_saturated[RULES_MAX_CAPS]; /* ...and its readings saturated */
   uint32_t assumptions_failed;  /* ticks where run returned a negative value */
 } rules_status_t;
 

@@ -14,6 +14,7 @@
 
 typedef struct rule_entry {
   bool present; /* a rule is installed in this pair */
+  bool removed; /* the pair holds only a removed rule's name and version: its anti-rollback floor */
   store_record_t record;
   rule_instance_t *inst; /* NULL when it could not be started */
   int state;
@@ -159,6 +160,14 @@ static rule_entry_t *find_rule(rules_host_t *h, const char *name) {
   return NULL;
 }
 
+/* The pair that holds a removed rule of this name, whose version is still the floor. */
+static rule_entry_t *find_removed(rules_host_t *h, const char *name) {
+  for (size_t i = 0; i < RULES_MAX_RULES; i++) {
+    if (h->rules[i].removed && strcmp(h->rules[i].record.name, name) == 0) return &h->rules[i];
+  }
+  return NULL;
+}
+
 static void start_rule(rules_host_t *h, rule_entry_t *e, rule_instance_t *inst) {
   e->inst = inst;
   e->state = RULES_STATE_RUNNING;
@@ -199,18 +208,23 @@ int rules_host_install(rules_host_t *h, const uint8_t *bytes, size_t len, char *
   const rules_manifest_t *m = &b.manifest;
   rule_entry_t *e = find_rule(h, m->rule);
   if (already_installed(h, e, bytes, len)) return RULES_OK; /* idempotent: the same bundle installs once */
-  if (e && m->version <= e->record.version && !(b.has_rollback && b.rollback == e->record.version)) {
-    if (why) snprintf(why, why_size, "version %lu of %s is not newer than the installed version %lu", (unsigned long)m->version,
-                      m->rule, (unsigned long)e->record.version);
+  rule_entry_t *floor = e ? e : find_removed(h, m->rule);
+  if (floor && m->version <= floor->record.version && !(b.has_rollback && b.rollback == floor->record.version)) {
+    if (why) snprintf(why, why_size, "version %lu of %s is not newer than the %s version %lu", (unsigned long)m->version,
+                      m->rule, e ? "installed" : "last removed", (unsigned long)floor->record.version);
     return RULES_EROLLBACK;
   }
   rc = check_module(h, &b, why, why_size);
   if (rc) return rc;
 
+  /* The rule's own pair (live or removed), else an empty one, else one holding another name's floor. */
   unsigned pair = RULES_MAX_RULES;
-  if (e) pair = (unsigned)(e - h->rules);
+  if (floor) pair = (unsigned)(floor - h->rules);
   for (unsigned i = 0; i < RULES_MAX_RULES && pair == RULES_MAX_RULES; i++) {
-    if (!h->rules[i].present) pair = i;
+    if (!h->rules[i].present && !h->rules[i].removed) pair = i;
+  }
+  for (unsigned i = 0; i < RULES_MAX_RULES && pair == RULES_MAX_RULES; i++) {
+    if (h->rules[i].removed) pair = i;
   }
   if (pair == RULES_MAX_RULES) {
     if (why) snprintf(why, why_size, "this device holds at most %u rules; remove one first", (unsigned)RULES_MAX_RULES);
@@ -236,6 +250,7 @@ int rules_host_install(rules_host_t *h, const uint8_t *bytes, size_t len, char *
   rule_entry_t *target = &h->rules[pair];
   give_instance(h, target->inst);
   target->present = true;
+  target->removed = false;
   target->record = newest;
   start_rule(h, target, inst);
   return RULES_OK;
@@ -252,6 +267,8 @@ int rules_host_remove(rules_host_t *h, const char *name) {
   if (rc) return rc;
   give_instance(h, e->inst);
   memset(e, 0, sizeof *e);
+  e->removed = true;
+  store_newest(&h->store, pair, &e->record);
   return RULES_OK;
 }
 
@@ -262,7 +279,12 @@ static void boot_pair(rules_host_t *h, unsigned pair) {
   rule_entry_t *e = &h->rules[pair];
   memset(e, 0, sizeof *e);
   store_record_t rec;
-  if (store_newest(&h->store, pair, &rec) != RULES_OK || !rec.valid || (rec.flags & STORE_FLAG_REMOVED)) return;
+  if (store_newest(&h->store, pair, &rec) != RULES_OK || !rec.valid) return;
+  if (rec.flags & STORE_FLAG_REMOVED) {
+    e->removed = true;
+    e->record = rec;
+    return;
+  }
   e->present = true;
   e->record = rec;
   e->state = RULES_STATE_FAILED;
@@ -400,6 +422,13 @@ int rules_host_rule_status(const rules_host_t *h, size_t index, rules_status_t *
     memcpy(out->last_error, e->last_error, sizeof out->last_error);
     out->ticks = e->ticks;
     out->saturated = e->inst ? e->inst->saturated : 0;
+    if (e->inst) {
+      out->channels = e->inst->manifest.n_sensor;
+      for (uint8_t c = 0; c < out->channels; c++) {
+        out->channel[c] = e->inst->manifest.sensor[c];
+        out->channel_saturated[c] = e->inst->channel_saturated[c];
+      }
+    }
     out->assumptions_failed = e->assumptions_failed;
     return RULES_OK;
   }
@@ -410,3 +439,7 @@ int rules_host_rule_status(const rules_host_t *h, size_t index, rules_status_t *
 
 const rules_hal_t *rules_host_hal(const rules_host_t *h) { return h->hal; }
 const rules_target_t *rules_host_target(const rules_host_t *h) { return h->target; }
+const rules_key_t *rules_host_keys(const rules_host_t *h, size_t *count) {
+  *count = h->key_count;
+  return h->keys;
+}

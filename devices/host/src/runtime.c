@@ -78,8 +78,11 @@ static const void *io_sr(IM3Runtime runtime, IM3ImportContext ctx, uint64_t *sp,
     return TRAP_HAL;
   }
   /* The compiler's proofs rely on readings within the range: saturate, and count it. */
-  if (value < r->manifest.range_min[at]) value = r->manifest.range_min[at], r->saturated++;
-  else if (value > r->manifest.range_max[at]) value = r->manifest.range_max[at], r->saturated++;
+  if (value < r->manifest.range_min[at] || value > r->manifest.range_max[at]) {
+    value = value < r->manifest.range_min[at] ? r->manifest.range_min[at] : r->manifest.range_max[at];
+    r->saturated++;
+    r->channel_saturated[at]++;
+  }
   *(int32_t *)&sp[0] = value;
   return m3Err_none;
 }

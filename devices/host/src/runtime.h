@@ -29,6 +29,7 @@ typedef struct rule_instance {
   int32_t pending_level[RULES_MAX_CAPS];
   uint8_t pending;
   uint32_t saturated;
+  uint32_t channel_saturated[RULES_MAX_CAPS]; /* parallel to manifest.sensor */
   char trap[RULES_ERROR_TEXT_BYTES]; /* why an import trapped */
 } rule_instance_t;
 

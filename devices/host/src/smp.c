@@ -52,23 +52,33 @@ static void send(smp_server_t *s, const request_t *rq, cbor_writer_t *w) {
   smp_frame_packet(s->response, SMP_HEADER_BYTES + len, uart_emit, (void *)hal);
 }
 
-/* An error response: {rc, rsn} for SMP v1 and {err: {group, rc}, rsn} for v2 (rsn only when given). */
-static void send_error(smp_server_t *s, const request_t *rq, unsigned rc, const char *reason) {
+/* SMP's own errors: {rc, rsn} (rsn only when given). */
+static void send_rc(smp_server_t *s, const request_t *rq, unsigned rc, const char *reason) {
   cbor_writer_t w;
   begin(s, &w);
   bool has_reason = reason && reason[0];
   cbor_put_map(&w, has_reason ? 2 : 1);
-  if (rq->version >= 1) {
-    cbor_put_text(&w, "err");
-    cbor_put_map(&w, 2);
-    cbor_put_text(&w, "group");
-    cbor_put_uint(&w, rq->group);
-    cbor_put_text(&w, "rc");
-    cbor_put_uint(&w, rc);
-  } else {
-    cbor_put_text(&w, "rc");
-    cbor_put_uint(&w, rc);
+  cbor_put_text(&w, "rc");
+  cbor_put_uint(&w, rc);
+  if (has_reason) {
+    cbor_put_text(&w, "rsn");
+    cbor_put_text(&w, reason);
   }
+  send(s, rq, &w);
+}
+
+/* A group's own errors: {err: {group, rc}, rsn}. */
+static void send_group_error(smp_server_t *s, const request_t *rq, unsigned rc, const char *reason) {
+  cbor_writer_t w;
+  begin(s, &w);
+  bool has_reason = reason && reason[0];
+  cbor_put_map(&w, has_reason ? 2 : 1);
+  cbor_put_text(&w, "err");
+  cbor_put_map(&w, 2);
+  cbor_put_text(&w, "group");
+  cbor_put_uint(&w, rq->group);
+  cbor_put_text(&w, "rc");
+  cbor_put_uint(&w, rc);
   if (has_reason) {
     cbor_put_text(&w, "rsn");
     cbor_put_text(&w, reason);
@@ -107,7 +117,7 @@ static void os_group(smp_server_t *s, const request_t *rq) {
       const char *text;
       size_t len;
       if (rq->op != SMP_OP_WRITE || !find_key(rq, "d", &r) || !cbor_read_text(&r, &text, &len)) {
-        send_error(s, rq, SMP_RC_EINVAL, "echo needs {d: text}");
+        send_rc(s, rq, SMP_RC_EINVAL, "echo needs {d: text}");
         return;
       }
       begin(s, &w);
@@ -121,7 +131,7 @@ static void os_group(smp_server_t *s, const request_t *rq) {
       if (rq->op != SMP_OP_WRITE) break;
       const rules_hal_t *hal = rules_host_hal(s->host);
       if (!hal->reset) {
-        send_error(s, rq, SMP_RC_ENOTSUP, "this board cannot reset itself");
+        send_rc(s, rq, SMP_RC_ENOTSUP, "this board cannot reset itself");
         return;
       }
       begin(s, &w);
@@ -143,7 +153,7 @@ static void os_group(smp_server_t *s, const request_t *rq) {
     default:
       break;
   }
-  send_error(s, rq, SMP_RC_ENOTSUP, NULL);
+  send_rc(s, rq, SMP_RC_ENOTSUP, NULL);
 }
 
 /* ---- group 64: rules ---------------------------------------------------------------------------------- */
@@ -165,16 +175,20 @@ static unsigned rules_rc(int err) {
     case RULES_ETOOBIG: return 8;
     case RULES_EROLLBACK: return 9;
     case RULES_EVERIFY: return 10;
-    case RULES_ENOSPACE: return 11;
-    case RULES_ENOENT: return 12;
-    case RULES_EIO: return 13;
-    case RULES_ENOMEM: return 14;
-    default: return 15;
+    case RULES_ENOSPACE: return 12;
+    case RULES_ENOENT: return 13;
+    default: return 14; /* storage: writing flash failed (RULES_EIO), or the host could not take the rule */
   }
 }
 
-static void put_status(cbor_writer_t *w, const rules_status_t *st, bool full) {
-  cbor_put_map(w, full ? 9 : 4);
+/* A rule summary (docs/smp.md §5), or a rule status with `full`. */
+static void put_status(cbor_writer_t *w, const rules_status_t *st, bool full, bool with_off, uint32_t off) {
+  bool has_err = full && st->last_error[0];
+  cbor_put_map(w, 4 + (with_off ? 1 : 0) + (full ? 3 : 0) + (has_err ? 1 : 0));
+  if (with_off) {
+    cbor_put_text(w, "off");
+    cbor_put_uint(w, off);
+  }
   cbor_put_text(w, "name");
   cbor_put_text(w, st->name);
   cbor_put_text(w, "version");
@@ -184,16 +198,80 @@ static void put_status(cbor_writer_t *w, const rules_status_t *st, bool full) {
   cbor_put_text(w, "state");
   cbor_put_text(w, state_name(st->state));
   if (!full) return;
-  cbor_put_text(w, "error");
-  cbor_put_text(w, st->last_error);
+  if (has_err) {
+    cbor_put_text(w, "err");
+    cbor_put_text(w, st->last_error);
+  }
   cbor_put_text(w, "ticks");
   cbor_put_uint(w, st->ticks);
-  cbor_put_text(w, "saturated");
-  cbor_put_uint(w, st->saturated);
-  cbor_put_text(w, "assumptions");
+  cbor_put_text(w, "sat");
+  cbor_put_array(w, st->channels);
+  for (uint8_t i = 0; i < st->channels; i++) {
+    cbor_put_array(w, 2);
+    cbor_put_uint(w, st->channel[i]);
+    cbor_put_uint(w, st->channel_saturated[i]);
+  }
+  cbor_put_text(w, "asf");
   cbor_put_uint(w, st->assumptions_failed);
-  cbor_put_text(w, "failed");
-  cbor_put_bool(w, st->state != RULES_STATE_RUNNING);
+}
+
+static bool find_status(smp_server_t *s, const char *name, rules_status_t *st) {
+  for (size_t i = 0; i < rules_host_rule_count(s->host); i++) {
+    if (rules_host_rule_status(s->host, i, st) == RULES_OK && strcmp(st->name, name) == 0) return true;
+  }
+  return false;
+}
+
+static void answer_off(smp_server_t *s, const request_t *rq, uint32_t off) {
+  cbor_writer_t w;
+  begin(s, &w);
+  cbor_put_map(&w, 1);
+  cbor_put_text(&w, "off");
+  cbor_put_uint(&w, off);
+  send(s, rq, &w);
+}
+
+/* Sends a response and keeps its payload as the upload's outcome, for a repeated last chunk. */
+static void send_outcome(smp_server_t *s, const request_t *rq, cbor_writer_t *w) {
+  size_t len = (size_t)(w->p - (s->response + SMP_HEADER_BYTES));
+  if (!w->overflow && len <= sizeof s->outcome) {
+    memcpy(s->outcome, s->response + SMP_HEADER_BYTES, len);
+    s->outcome_len = len;
+  }
+  send(s, rq, w);
+}
+
+static void finish_upload(smp_server_t *s, const request_t *rq) {
+  char why[RULES_ERROR_TEXT_BYTES];
+  why[0] = 0;
+  int rc = rules_host_install(s->host, s->upload, s->upload_len, why, sizeof why);
+  s->upload_done = true;
+  cbor_writer_t w;
+  begin(s, &w);
+  if (rc) {
+    cbor_put_map(&w, 2);
+    cbor_put_text(&w, "err");
+    cbor_put_map(&w, 2);
+    cbor_put_text(&w, "group");
+    cbor_put_uint(&w, SMP_GROUP_RULES);
+    cbor_put_text(&w, "rc");
+    cbor_put_uint(&w, rules_rc(rc));
+    cbor_put_text(&w, "rsn");
+    cbor_put_text(&w, why[0] ? why : rules_strerror(rc));
+    send_outcome(s, rq, &w);
+    return;
+  }
+  /* What runs now. */
+  bundle_t b;
+  char ignored[8];
+  rules_status_t st;
+  memset(&st, 0, sizeof st);
+  if (bundle_parse_envelope(s->upload, s->upload_len, &b, ignored, sizeof ignored) == RULES_OK &&
+      bundle_parse_body(&b, ignored, sizeof ignored) == RULES_OK) {
+    find_status(s, b.manifest.rule, &st);
+  }
+  put_status(&w, &st, false, true, s->upload_len);
+  send_outcome(s, rq, &w);
 }
 
 static void install(smp_server_t *s, const request_t *rq) {
@@ -201,88 +279,65 @@ static void install(smp_server_t *s, const request_t *rq) {
   uint64_t off, len = 0;
   const uint8_t *data, *sha = NULL;
   size_t data_len, sha_len = 0;
-  if (rq->op != SMP_OP_WRITE || !payload_is_map(rq) || !find_key(rq, "off", &r) || !cbor_read_uint(&r, &off) ||
-      !find_key(rq, "data", &r) || !cbor_read_bytes(&r, &data, &data_len)) {
-    send_error(s, rq, SMP_RC_EINVAL, "install needs {off, data} (and len with off 0)");
+  if (rq->op != SMP_OP_WRITE || !find_key(rq, "off", &r) || !cbor_read_uint(&r, &off) || !find_key(rq, "data", &r) ||
+      !cbor_read_bytes(&r, &data, &data_len)) {
+    send_rc(s, rq, SMP_RC_EINVAL, "install needs {off, data}, and len and sha with off 0");
     return;
   }
   if (off == 0) {
-    if (!find_key(rq, "len", &r) || !cbor_read_uint(&r, &len) || len == 0) {
-      send_error(s, rq, SMP_RC_EINVAL, "the first chunk (off 0) must give len");
-      return;
-    }
-    if (find_key(rq, "sha", &r) && (!cbor_read_bytes(&r, &sha, &sha_len) || sha_len > sizeof s->upload_sha)) {
-      send_error(s, rq, SMP_RC_EINVAL, "sha must be at most 32 bytes");
+    if (!find_key(rq, "len", &r) || !cbor_read_uint(&r, &len) || len == 0 || !find_key(rq, "sha", &r) ||
+        !cbor_read_bytes(&r, &sha, &sha_len) || sha_len == 0 || sha_len > sizeof s->upload_sha) {
+      send_rc(s, rq, SMP_RC_EINVAL, "the first chunk (off 0) must give len and sha");
       return;
     }
     if (len > sizeof s->upload) {
-      char why[64];
+      char why[80];
       snprintf(why, sizeof why, "the bundle has %lu bytes; this device takes at most %u", (unsigned long)len,
                (unsigned)sizeof s->upload);
-      send_error(s, rq, rules_rc(RULES_ETOOBIG), why);
+      send_group_error(s, rq, rules_rc(RULES_ETOOBIG), why);
       return;
     }
-    /* The same upload announced again (same len and sha) resumes where it was; anything else restarts. */
-    bool same = s->upload_len == len && sha_len > 0 && sha_len == s->upload_sha_len && memcmp(sha, s->upload_sha, sha_len) == 0;
-    if (!same || data_len > 0) {
-      s->upload_len = (uint32_t)len;
-      s->upload_off = 0;
-      s->upload_sha_len = (uint8_t)sha_len;
-      if (sha_len) memcpy(s->upload_sha, sha, sha_len);
+    bool same = !s->upload_done && s->upload_len == len && sha_len == s->upload_sha_len &&
+                memcmp(sha, s->upload_sha, sha_len) == 0;
+    if (same) { /* the client resumes: tell it where */
+      answer_off(s, rq, s->upload_off);
+      return;
     }
-  }
-  cbor_writer_t w;
-  if (s->upload_len == 0) {
-    send_error(s, rq, SMP_RC_EBADSTATE, "no upload in progress: start with off 0");
+    s->upload_len = (uint32_t)len;
+    s->upload_off = 0;
+    s->upload_done = false;
+    s->upload_sha_len = (uint8_t)sha_len;
+    memcpy(s->upload_sha, sha, sha_len);
+  } else if (s->upload_done && s->upload_len > 0) {
+    /* A repeated chunk of a finished upload: the same answer again. */
+    cbor_writer_t w;
+    begin(s, &w);
+    if (s->outcome_len <= (size_t)(w.end - w.p)) {
+      memcpy(w.p, s->outcome, s->outcome_len);
+      w.p += s->outcome_len;
+    }
+    send(s, rq, &w);
     return;
   }
-  if (off != s->upload_off || off + data_len > s->upload_len) {
-    /* Out of order (a lost or repeated chunk): tell the client where to resume. */
-    begin(s, &w);
-    cbor_put_map(&w, 1);
-    cbor_put_text(&w, "off");
-    cbor_put_uint(&w, s->upload_off);
-    send(s, rq, &w);
+  if (s->upload_len == 0 || s->upload_done) {
+    send_group_error(s, rq, 11, "no upload in progress: start with off 0");
+    return;
+  }
+  if (off != s->upload_off) {
+    answer_off(s, rq, s->upload_off); /* a repeated or early chunk */
+    return;
+  }
+  if (off + data_len > s->upload_len) {
+    send_group_error(s, rq, 11, "the chunk goes past len");
     return;
   }
   memcpy(s->upload + off, data, data_len);
   s->upload_off += (uint32_t)data_len;
   if (s->upload_off < s->upload_len) {
-    begin(s, &w);
-    cbor_put_map(&w, 1);
-    cbor_put_text(&w, "off");
-    cbor_put_uint(&w, s->upload_off);
-    send(s, rq, &w);
+    answer_off(s, rq, s->upload_off);
     return;
   }
-  char why[RULES_ERROR_TEXT_BYTES];
-  why[0] = 0;
-  int rc = rules_host_install(s->host, s->upload, s->upload_len, why, sizeof why);
-  uint32_t total = s->upload_len;
-  s->upload_len = 0;
-  s->upload_off = 0;
-  if (rc) {
-    send_error(s, rq, rules_rc(rc), why);
-    return;
-  }
-  /* What runs now: the status of the installed rule. */
-  bundle_t b;
-  char ignored[8];
-  rules_status_t st;
-  memset(&st, 0, sizeof st);
-  if (bundle_parse_envelope(s->upload, total, &b, ignored, sizeof ignored) == RULES_OK &&
-      bundle_parse_body(&b, ignored, sizeof ignored) == RULES_OK) {
-    for (size_t i = 0; i < rules_host_rule_count(s->host); i++) {
-      if (rules_host_rule_status(s->host, i, &st) == RULES_OK && strcmp(st.name, b.manifest.rule) == 0) break;
-    }
-  }
-  begin(s, &w);
-  cbor_put_map(&w, 2);
-  cbor_put_text(&w, "off");
-  cbor_put_uint(&w, total);
-  cbor_put_text(&w, "rule");
-  put_status(&w, &st, false);
-  send(s, rq, &w);
+  finish_upload(s, rq);
 }
 
 static bool read_name_arg(const request_t *rq, char *out, size_t cap) {
@@ -311,7 +366,7 @@ static void rules_group(smp_server_t *s, const request_t *rq) {
       cbor_put_text(&w, "rules");
       cbor_put_array(&w, n);
       for (size_t i = 0; i < n; i++) {
-        if (rules_host_rule_status(s->host, i, &st) == RULES_OK) put_status(&w, &st, false);
+        if (rules_host_rule_status(s->host, i, &st) == RULES_OK) put_status(&w, &st, false, false, 0);
       }
       send(s, rq, &w);
       return;
@@ -319,12 +374,12 @@ static void rules_group(smp_server_t *s, const request_t *rq) {
     case 2: { /* remove */
       if (rq->op != SMP_OP_WRITE) break;
       if (!read_name_arg(rq, name, sizeof name)) {
-        send_error(s, rq, SMP_RC_EINVAL, "remove needs {name}");
+        send_rc(s, rq, SMP_RC_EINVAL, "remove needs {name}");
         return;
       }
       int rc = rules_host_remove(s->host, name);
       if (rc) {
-        send_error(s, rq, rules_rc(rc), rc == RULES_ENOENT ? "no rule of that name is installed" : rules_strerror(rc));
+        send_group_error(s, rq, rules_rc(rc), rc == RULES_ENOENT ? "no rule of that name is installed" : rules_strerror(rc));
         return;
       }
       begin(s, &w);
@@ -335,24 +390,47 @@ static void rules_group(smp_server_t *s, const request_t *rq) {
     case 3: { /* status */
       if (rq->op != SMP_OP_READ) break;
       if (!read_name_arg(rq, name, sizeof name)) {
-        send_error(s, rq, SMP_RC_EINVAL, "status needs {name}");
+        send_rc(s, rq, SMP_RC_EINVAL, "status needs {name}");
         return;
       }
-      for (size_t i = 0; i < rules_host_rule_count(s->host); i++) {
-        if (rules_host_rule_status(s->host, i, &st) == RULES_OK && strcmp(st.name, name) == 0) {
-          begin(s, &w);
-          put_status(&w, &st, true);
-          send(s, rq, &w);
-          return;
-        }
+      if (!find_status(s, name, &st)) {
+        send_group_error(s, rq, rules_rc(RULES_ENOENT), "no rule of that name is installed");
+        return;
       }
-      send_error(s, rq, rules_rc(RULES_ENOENT), "no rule of that name is installed");
+      begin(s, &w);
+      put_status(&w, &st, true, false, 0);
+      send(s, rq, &w);
+      return;
+    }
+    case 4: { /* info */
+      if (rq->op != SMP_OP_READ) break;
+      const rules_target_t *t = rules_host_target(s->host);
+      size_t key_count;
+      const rules_key_t *keys = rules_host_keys(s->host, &key_count);
+      begin(s, &w);
+      cbor_put_map(&w, 7);
+      cbor_put_text(&w, "target");
+      cbor_put_text(&w, t->name);
+      cbor_put_text(&w, "abi");
+      cbor_put_uint(&w, 1);
+      cbor_put_text(&w, "mtu");
+      cbor_put_uint(&w, RULES_SMP_MTU);
+      cbor_put_text(&w, "maxBundle");
+      cbor_put_uint(&w, sizeof s->upload);
+      cbor_put_text(&w, "maxRules");
+      cbor_put_uint(&w, RULES_MAX_RULES);
+      cbor_put_text(&w, "host");
+      cbor_put_text(&w, RULES_HOST_NAME);
+      cbor_put_text(&w, "keys");
+      cbor_put_array(&w, key_count);
+      for (size_t i = 0; i < key_count; i++) cbor_put_bytes(&w, keys[i].id, 8);
+      send(s, rq, &w);
       return;
     }
     default:
       break;
   }
-  send_error(s, rq, SMP_RC_ENOTSUP, NULL);
+  send_rc(s, rq, SMP_RC_ENOTSUP, NULL);
 }
 
 /* ---- packets ------------------------------------------------------------------------------------------ */
@@ -372,12 +450,12 @@ void smp_server_handle(smp_server_t *s, const uint8_t *packet, size_t len) {
   if (rq.op != SMP_OP_READ && rq.op != SMP_OP_WRITE) return; /* responses are not answered */
   if (rq.version > 1) rq.version = 1;
   if (data_len != rq.payload_len || !payload_is_map(&rq)) {
-    send_error(s, &rq, SMP_RC_EINVAL, "the payload must be one CBOR map of the header's length");
+    send_rc(s, &rq, SMP_RC_EINVAL, "the payload must be one CBOR map of the header's length");
     return;
   }
   if (rq.group == SMP_GROUP_OS) os_group(s, &rq);
   else if (rq.group == SMP_GROUP_RULES) rules_group(s, &rq);
-  else send_error(s, &rq, SMP_RC_ENOTSUP, NULL);
+  else send_rc(s, &rq, SMP_RC_ENOTSUP, NULL);
 }
 
 void smp_server_poll(smp_server_t *s) {

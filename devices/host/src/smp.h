@@ -39,6 +39,9 @@ typedef struct smp_server {
   uint32_t upload_off;  /* bytes received so far */
   uint8_t upload_sha[32];
   uint8_t upload_sha_len;
+  bool upload_done; /* the last upload's outcome is kept until the next one starts */
+  uint8_t outcome[160];
+  size_t outcome_len;
   bool reset_pending;
 } smp_server_t;
 
@@ -52,5 +55,6 @@ void smp_server_handle(smp_server_t *s, const uint8_t *packet, size_t len);
 /* From host.c: what the server needs beyond the public API. */
 const rules_hal_t *rules_host_hal(const rules_host_t *h);
 const rules_target_t *rules_host_target(const rules_host_t *h);
+const rules_key_t *rules_host_keys(const rules_host_t *h, size_t *count);
 
 #endif /* RULES_SMP_H */
