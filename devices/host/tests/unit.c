@@ -288,7 +288,7 @@ static void run_test(const char *name, void (*fn)(void)) {
   test_number++;
   if (failure[0]) {
     failures++;
-    printf("not ok %d %s: %s\n", test_number, name, failure);
+    printf("not ok %d %s\n# %s\n", test_number, name, failure);
   } else {
     printf("ok %d %s\n", test_number, name);
   }
