@@ -101,3 +101,31 @@ test.serial('power loss in any flash operation of an install leaves the old rule
   }
   t.deepEqual([...outcomes].sort(), [1, 2]);
 });
+
+test.serial('rules board starts the virtual board in the foreground, prints its link, and stops on SIGTERM', async (t) => {
+  const { spawn } = await import('node:child_process');
+  const { existsSync } = await import('node:fs');
+  const { cliPath } = await import('./support/paths.js');
+  const dir = mkdtempSync(join(tmpdir(), 'rules-cli-board-'));
+  const link = join(dir, 'ttyRULES');
+  const child = spawn(process.execPath, [cliPath, 'board', '--link', link, '--trust', join(bundleVectors, 'trusted.pub'),
+    '--state', dir, '--sensor', '0=29000'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => { out += c.toString(); });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  for (let i = 0; i < 200 && !out.includes('\n'); i++) await new Promise((r) => setTimeout(r, 20));
+  t.regex(out, new RegExp(`^board stm32: serial on ${link.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} \\(/dev/pts/\\d+\\), 0 rules installed\\n`));
+  t.true(existsSync(link));
+  child.kill('SIGTERM');
+  t.is(await exited, 0);
+  t.false(existsSync(link));
+});
+
+test('rules board refuses a key file that is not a public key, with exit code 2', async (t) => {
+  const { spawnSync } = await import('node:child_process');
+  const { cliPath } = await import('./support/paths.js');
+  const r = spawnSync(process.execPath, [cliPath, 'board', '--link', join(tmpdir(), 'nope'), '--trust', join(bundleVectors, 'trusted.key')],
+    { encoding: 'utf8' });
+  t.is(r.status, 2);
+  t.regex(r.stderr, /is not a rules public key/);
+});

@@ -1,5 +1,5 @@
-/* libFuzzer target: the byte-level module verifier on any bytes, against a manifest that grants every import,
- * so the fuzzer reaches the type checker and the cost walk. */
+/* libFuzzer target: the byte-level module verifier on any bytes, with a claim and floating point taken from its
+ * first bytes, so the fuzzer reaches the type checker, the loop rules and the cost walk. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -8,18 +8,10 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const rules_channel_t CHANNELS[] = {{0, -40000, 125000}};
-static const rules_target_t TARGET = {"fuzz", 0, 79, CHANNELS, 1, 4096, 64, 100000, 256, 1, 1};
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  rules_manifest_t m;
-  memset(&m, 0, sizeof m);
-  m.imports = IO_GR_BIT | IO_GW_BIT | IO_SR_BIT;
-  m.n_gpio_in = m.n_gpio_out = m.n_sensor = 1;
-  m.max_instructions = 100000;
-  m.state_slots = size > 0 ? data[0] % 4 : 0;
   char why[128];
-  uint64_t cost;
-  (void)verify_module(data, size, &m, &TARGET, &cost, why, sizeof why);
+  verify_result_t v;
+  uint32_t claim = size > 0 ? data[0] * 40u : 0;
+  (void)verify_module(data, size, claim, 10000, size > 1 && (data[1] & 1), &v, why, sizeof why);
   return 0;
 }

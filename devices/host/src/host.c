@@ -147,10 +147,36 @@ static int check_bundle(rules_host_t *h, const uint8_t *bytes, size_t len, bundl
   return RULES_OK;
 }
 
+/* The module: the verifier of device-abi.md §4.5, then what §4.1 asks of the module against its manifest. */
 static int check_module(rules_host_t *h, const bundle_t *b, char *why, size_t size) {
-  int rc = check_capabilities(h->target, &b->manifest, why, size);
-  if (!rc) rc = verify_module(b->wasm, b->wasm_len, &b->manifest, h->target, NULL, why, size);
-  return rc ? RULES_EVERIFY : RULES_OK;
+  const rules_manifest_t *m = &b->manifest;
+  int rc = check_capabilities(h->target, m, why, size);
+  if (rc) return rc;
+  verify_result_t v;
+  if (verify_module(b->wasm, b->wasm_len, m->max_instructions, h->target->max_instructions_per_tick, h->target->floating_point != 0,
+                    &v, why, size) != RULES_OK) {
+    return RULES_EVERIFY;
+  }
+  static const char *const NAMES[3] = {"io.gr", "io.gw", "io.sr"};
+  const uint8_t caps[3] = {m->n_gpio_in, m->n_gpio_out, m->n_sensor};
+  static const char *const CAPS[3] = {"gpio_in", "gpio_out", "sensor"};
+  for (int i = 0; i < 3; i++) {
+    if (!(v.imports & (1u << i))) continue;
+    if (!(m->imports & (1u << i))) {
+      if (why) snprintf(why, size, "the module imports %s, which its manifest does not list", NAMES[i]);
+      return RULES_EVERIFY;
+    }
+    if (caps[i] == 0) {
+      if (why) snprintf(why, size, "the module imports %s but its manifest declares no %s capability", NAMES[i], CAPS[i]);
+      return RULES_EVERIFY;
+    }
+  }
+  if (v.globals != m->state_slots || v.globals > h->target->max_state_slots) {
+    if (why) snprintf(why, size, "the module has %u globals; its manifest says stateSlots %u and the target allows %u", (unsigned)v.globals,
+                      (unsigned)m->state_slots, (unsigned)h->target->max_state_slots);
+    return RULES_EVERIFY;
+  }
+  return RULES_OK;
 }
 
 static rule_entry_t *find_rule(rules_host_t *h, const char *name) {

@@ -263,6 +263,8 @@ static rule_spec_t spec_on(const char *name, uint32_t version) {
   return r;
 }
 
+static uint8_t *read_file(const char *path, size_t *len);
+
 /* ---- the test runner ---------------------------------------------------------------------------------- */
 
 static int test_number, failures;
@@ -745,34 +747,51 @@ static void test_smp_echo_and_chunked_install(void) {
 /* ---- the verifier, on hand-made modules --------------------------------------------------------------- */
 
 static void test_verifier_refuses_what_the_abi_forbids(void) {
-  rules_manifest_t m;
-  memset(&m, 0, sizeof m);
-  m.imports = IO_GW_BIT;
-  m.n_gpio_out = 1;
-  m.gpio_out[0] = 17;
-  m.max_instructions = 10;
-  char why[128];
-  CHECK_EQ(verify_module(WASM_ON, sizeof WASM_ON, &m, &target, NULL, why, sizeof why), RULES_OK);
-  uint64_t cost = 0;
-  verify_module(WASM_ON, sizeof WASM_ON, &m, &target, &cost, why, sizeof why);
-  CHECK_EQ(cost, 4); /* i32.const, i32.const, call, i32.const; nothing for end */
-  m.max_instructions = 3;
-  CHECK_EQ(verify_module(WASM_ON, sizeof WASM_ON, &m, &target, NULL, why, sizeof why), RULES_EVERIFY);
-  m.max_instructions = 10;
-  m.imports = 0; /* the manifest does not list io.gw */
-  CHECK_EQ(verify_module(WASM_ON, sizeof WASM_ON, &m, &target, NULL, why, sizeof why), RULES_EVERIFY);
-  m.imports = IO_GW_BIT;
+  char why[160];
+  verify_result_t v;
+  CHECK_EQ(verify_module(WASM_ON, sizeof WASM_ON, 10, 1000, false, &v, why, sizeof why), RULES_OK);
+  CHECK_EQ(v.bound, 4); /* i32.const, i32.const, call, i32.const; nothing for end */
+  CHECK_EQ(v.imports, VERIFY_IO_GW);
+  CHECK_EQ(verify_module(WASM_ON, sizeof WASM_ON, 3, 1000, false, &v, why, sizeof why), RULES_EVERIFY);
+  CHECK(strcmp(v.code, "over-claim") == 0);
+  CHECK_EQ(verify_module(WASM_ON, sizeof WASM_ON, 2000, 1000, false, &v, why, sizeof why), RULES_EVERIFY);
+  CHECK(strcmp(v.code, "claim") == 0);
+  CHECK_EQ(verify_module(WASM_SPIN, sizeof WASM_SPIN, 100, 1000, false, &v, why, sizeof why), RULES_EVERIFY);
+  CHECK(strcmp(v.code, "loop-form") == 0);
   uint8_t copy[sizeof WASM_ON];
   memcpy(copy, WASM_ON, sizeof copy);
-  copy[sizeof copy - 3] = 0x42; /* return an i64 where run returns i32 */
-  CHECK_EQ(verify_module(copy, sizeof copy, &m, &target, NULL, why, sizeof why), RULES_EVERIFY);
-  CHECK(strstr(why, "type mismatch") != NULL);
+  copy[sizeof copy - 3] = 0x42; /* an i64.const: outside the ABI's subset */
+  CHECK_EQ(verify_module(copy, sizeof copy, 10, 1000, false, &v, why, sizeof why), RULES_EVERIFY);
+  CHECK(strcmp(v.code, "opcode") == 0);
+  copy[sizeof copy - 3] = 0x43; /* an f32.const where run returns i32, on a float target: a type error */
+  CHECK_EQ(verify_module(copy, sizeof copy - 1, 10, 1000, true, &v, why, sizeof why), RULES_EVERIFY);
   for (size_t cut = 0; cut < sizeof WASM_ON; cut++) { /* every truncation is refused, none crashes */
-    if (verify_module(WASM_ON, cut, &m, &target, NULL, why, sizeof why) == RULES_OK) {
+    if (verify_module(WASM_ON, cut, 10, 1000, false, &v, why, sizeof why) == RULES_OK) {
       fail_with("the module cut at %u bytes was accepted", (unsigned)cut);
       return;
     }
   }
+}
+
+/* verify --claim N --limit N --float yes|no FILE.wasm: prints "accept BOUND" or "refuse CODE FUNCTION BOUND". */
+static int verify_main(int argc, char **argv) {
+  uint32_t claim = 0, limit = 0;
+  bool fp = false;
+  const char *file = NULL;
+  for (int i = 2; i < argc; i++) {
+    if (strcmp(argv[i], "--claim") == 0 && i + 1 < argc) claim = (uint32_t)strtoul(argv[++i], NULL, 10);
+    else if (strcmp(argv[i], "--limit") == 0 && i + 1 < argc) limit = (uint32_t)strtoul(argv[++i], NULL, 10);
+    else if (strcmp(argv[i], "--float") == 0 && i + 1 < argc) fp = strcmp(argv[++i], "yes") == 0;
+    else file = argv[i];
+  }
+  size_t len;
+  uint8_t *data = file ? read_file(file, &len) : NULL;
+  if (!data) return 2;
+  char why[256];
+  verify_result_t v;
+  if (verify_module(data, len, claim, limit, fp, &v, why, sizeof why) == RULES_OK) printf("accept %u\n", (unsigned)v.bound);
+  else printf("refuse %s %d %u %s\n", v.code, (int)v.function, (unsigned)v.bound, why);
+  return 0;
 }
 
 /* ---- bundle verdicts for the shared vectors ------------------------------------------------------------- */
@@ -895,6 +914,7 @@ int main(int argc, char **argv) {
   memcpy(keys[0].key, public_key, 32);
   memcpy(keys[0].id, "testkey!", 8);
   if (argc >= 2 && strcmp(argv[1], "bundle") == 0) return bundle_main(argc, argv);
+  if (argc >= 2 && strcmp(argv[1], "verify") == 0) return verify_main(argc, argv);
   if (argc < 2 || strcmp(argv[1], "unit") != 0) {
     fprintf(stderr, "usage: rules-host-tests unit | bundle --trust KID:KEY [--max-artifact N] [--installed NAME=V]... [--flip] FILE\n");
     return 2;
