@@ -67,21 +67,10 @@
 #define RULES_SMP_MTU 512
 #endif
 
-/* The verifier's bounds on a module it will analyse (functions, locals, control nesting, operands). */
-#ifndef RULES_VERIFY_MAX_FUNCS
-#define RULES_VERIFY_MAX_FUNCS 16
-#endif
-#ifndef RULES_VERIFY_MAX_TYPES
-#define RULES_VERIFY_MAX_TYPES 16
-#endif
-#ifndef RULES_VERIFY_MAX_LOCALS
-#define RULES_VERIFY_MAX_LOCALS 64
-#endif
-#ifndef RULES_VERIFY_MAX_DEPTH
-#define RULES_VERIFY_MAX_DEPTH 32
-#endif
-#ifndef RULES_VERIFY_MAX_STACK
-#define RULES_VERIFY_MAX_STACK 64
+/* The module verifier's table of decoded instructions (device-abi.md §4.5 fixes its other sizes): a module
+ * has at most as many instructions as bytes, and artifacts are under 256 bytes on every target. */
+#ifndef RULES_VERIFY_MAX_INSTRUCTIONS
+#define RULES_VERIFY_MAX_INSTRUCTIONS 512
 #endif
 
 #endif /* RULES_CONFIG_H */

@@ -23,7 +23,6 @@ typedef struct { uint8_t nparams, nresults; uint8_t params[MAX_PARAMS]; uint8_t 
 typedef struct { uint32_t mod, mod_len, name, name_len; uint8_t kind; uint32_t type; } import_t;
 typedef struct { uint8_t type, mutable_, init_op; } global_t;
 typedef struct { uint8_t code; uint32_t offset; int32_t imm; uint32_t end; } instr_t;
-typedef struct { uint32_t first, count, params, nlocals; uint8_t locals[VERIFY_MAX_LOCALS]; } body_t;
 typedef struct { int32_t counter; uint32_t step_at, back_edge_at, trips; } counted_loop_t;
 typedef struct {
   uint8_t code, result; /* result: 0 none, or a value type */
@@ -63,7 +62,6 @@ static struct verifier {
 
   instr_t instrs[RULES_VERIFY_MAX_INSTRUCTIONS];
   uint32_t ninstrs;
-  body_t bodies[8]; /* decoded lazily per function: see body_of */
   uint32_t body_first[VERIFY_MAX_FUNCTIONS], body_count[VERIFY_MAX_FUNCTIONS];
   uint32_t costs[VERIFY_MAX_FUNCTIONS];
   uint8_t state[VERIFY_MAX_FUNCTIONS];

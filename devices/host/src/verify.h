@@ -10,14 +10,11 @@
 
 #include "rules_host.h"
 
-/* The sizes of §4.5 ("size" refusals) and this host's own bound on instructions per module. */
+/* The sizes of §4.5 ("size" refusals); this host's table of instructions is RULES_VERIFY_MAX_INSTRUCTIONS. */
 #define VERIFY_MAX_LOCALS 256
 #define VERIFY_MAX_STACK 256
 #define VERIFY_MAX_DEPTH 64
 #define VERIFY_MAX_FUNCTIONS 256
-#ifndef RULES_VERIFY_MAX_INSTRUCTIONS
-#define RULES_VERIFY_MAX_INSTRUCTIONS 1024 /* a module's instructions; artifacts are a few hundred bytes */
-#endif
 
 typedef struct verify_result {
   const char *code;  /* NULL when accepted, else the refusal code of §4.5 ("loop-form", ...) */
