@@ -1,0 +1,66 @@
+/* libFuzzer target: the SMP server (groups 0 and 64: echo, install chunks, list, remove, status, info) on any
+ * sequence of request packets, against a host with a board in RAM. The input is split into packets, each
+ * prefixed by one length byte. Bundles cannot be forged, so wasm3 is linked but never reached. */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "rules_host.h"
+#include "smp.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define FLASH_BYTES (2u * RULES_MAX_RULES * RULES_SLOT_BYTES)
+static uint8_t flash[FLASH_BYTES];
+
+static size_t uart_read(void *ctx, uint8_t *buf, size_t cap) { (void)ctx, (void)buf, (void)cap; return 0; }
+static int uart_write(void *ctx, const uint8_t *buf, size_t len) { (void)ctx, (void)buf, (void)len; return 0; }
+static int gpio_read(void *ctx, uint32_t pin, int32_t *level) { (void)ctx, (void)pin; *level = 0; return 0; }
+static int gpio_write(void *ctx, uint32_t pin, int32_t level) { (void)ctx, (void)pin, (void)level; return 0; }
+static int sensor_read(void *ctx, uint32_t channel, int32_t *value) { (void)ctx, (void)channel; *value = 0; return 0; }
+static int flash_read(void *ctx, uint32_t off, void *buf, size_t len) {
+  (void)ctx;
+  if (off + len > FLASH_BYTES) return RULES_EINVAL;
+  memcpy(buf, flash + off, len);
+  return 0;
+}
+static int flash_write(void *ctx, uint32_t off, const void *buf, size_t len) {
+  (void)ctx;
+  if (off + len > FLASH_BYTES) return RULES_EINVAL;
+  memcpy(flash + off, buf, len);
+  return 0;
+}
+static int flash_erase(void *ctx, uint32_t off, size_t len) {
+  (void)ctx;
+  if (off + len > FLASH_BYTES) return RULES_EINVAL;
+  memset(flash + off, 0xff, len);
+  return 0;
+}
+static uint32_t millis(void *ctx) { (void)ctx; return 0; }
+static void reset(void *ctx) { (void)ctx; }
+
+static const rules_channel_t CHANNELS[] = {{0, -40000, 125000}};
+static const rules_target_t TARGET = {"stm32", 0, 79, CHANNELS, 1, 160, 8, 1000, 32, 10, 0};
+static const rules_key_t KEYS[] = {{{1, 2, 3, 4, 5, 6, 7, 8}, {0}}};
+static const rules_hal_t HAL = {NULL, uart_read, uart_write, gpio_read, gpio_write, sensor_read, FLASH_BYTES, 512, 4,
+                                flash_read, flash_write, flash_erase, millis, reset};
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  static rules_host_t *host;
+  static smp_server_t server;
+  if (!host) {
+    memset(flash, 0xff, sizeof flash);
+    rules_host_config_t config = {&HAL, &TARGET, KEYS, 1};
+    if (rules_host_open(&config, &host) != RULES_OK) return 0;
+  }
+  smp_server_init(&server, host); /* a fresh upload state per input */
+  size_t at = 0;
+  while (at < size) {
+    size_t len = data[at++];
+    if (len > size - at) len = size - at;
+    smp_server_handle(&server, data + at, len);
+    at += len;
+  }
+  return 0;
+}
