@@ -80,11 +80,13 @@ function fetchVerifiedCrate() {
       '[package]', 'name = "rules-fetch-monocypher"', 'version = "0.0.0"', 'edition = "2021"', 'publish = false', '',
       '[lib]', 'path = "src/lib.rs"', '', '[dependencies]', `${CRATE} = "=${CRATE_VERSION}"`, ''].join('\n'));
     say(`fetching Monocypher ${CRATE_VERSION} (crate ${CRATE}==${CRATE_VERSION}) with cargo`);
-    const host = spawnSync(cargo, ['-vV'], { encoding: 'utf8' });
+    // cargo runs rustc even to fetch; rustup puts both in one directory that need not be on PATH.
+    const path = `${dirname(cargo)}${delimiter}${process.env.PATH ?? ''}`;
+    const host = spawnSync(cargo, ['-vV'], { encoding: 'utf8', env: { ...process.env, PATH: path } });
     const triple = /^host: (\S+)/m.exec(host.stdout ?? '')?.[1];
     const args = ['fetch', '--manifest-path', join(work, 'Cargo.toml'), '--quiet'];
     if (triple) args.push('--target', triple); // only this platform's build dependencies
-    const env = { ...process.env, CARGO_HOME: join(work, 'cargo-home'), CARGO_TARGET_DIR: join(work, 'target') };
+    const env = { ...process.env, PATH: path, CARGO_HOME: join(work, 'cargo-home'), CARGO_TARGET_DIR: join(work, 'target') };
     const fetch = spawnSync(cargo, args, { encoding: 'utf8', env, cwd: work });
     const registryCache = join(work, 'cargo-home', 'registry', 'cache');
     const found = existsSync(registryCache)
