@@ -15,6 +15,9 @@ import { bundleCommand } from './commands/bundle.js';
 import { flashCommand } from './commands/flash.js';
 import { deviceCommand } from './commands/device.js';
 import { portsCommand } from './commands/ports.js';
+import { agentCommand } from './commands/agent.js';
+import { pushCommand } from './commands/push.js';
+import { statusCommand } from './commands/status.js';
 import { compilerVersion } from '../compiler/index.js';
 
 export const EXIT_OK = 0;
@@ -42,7 +45,10 @@ async function main(argv: string[]): Promise<number> {
     .command(deviceCommand(setExit))
     .command(portsCommand(setExit))
     .command(boardCommand(setExit))
-    .demandCommand(1, 'name a command: build, check, test, run, inspect, targets, keygen, bundle, flash, device, ports or board')
+    .command(agentCommand(setExit))
+    .command(pushCommand(setExit))
+    .command(statusCommand(setExit))
+    .demandCommand(1, 'name a command (rules --help lists them)')
     .strict()
     .help()
     .wrap(Math.min(100, process.stdout.columns ?? 100))

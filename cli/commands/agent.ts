@@ -1,0 +1,80 @@
+// `rules agent --broker URL --id ID --trust KEY.pub [--target rpi] [--state DIR] [--gpio sim] [--sensor CH=V]...`:
+// the gateway host. Runs until SIGINT or SIGTERM; prints installs, failures and (simulated) GPIO changes.
+import type { CommandModule } from 'yargs';
+import { loadTarget } from '../../contract/targets.js';
+import { compilerVersion } from '../../compiler/index.js';
+import { GatewayAgent } from '../../devices/gateway/agent.js';
+import { AgentConfigError, defaultStateDir, parseAssignments, readTrustedKeys } from '../../devices/gateway/options.js';
+import { SimulatedGatewayBoard } from '../../devices/gateway/sim-board.js';
+import { BrokerError } from '../../devices/mqtt/session.js';
+import { isValidDeviceId } from '../../devices/mqtt/topics.js';
+import { UsageError } from '../files.js';
+import { brokerOptions, withBroker, type BrokerArgs } from './broker-options.js';
+import { guarded, withJson, withTarget, type SetExit } from './shared.js';
+
+interface AgentArgs extends BrokerArgs {
+  id: string;
+  target?: string;
+  trust: string[];
+  state?: string;
+  gpio: string;
+  sensor: string[];
+  json: boolean;
+}
+
+export function agentCommand(setExit: SetExit): CommandModule<object, AgentArgs> {
+  return {
+    command: 'agent',
+    describe: 'run the gateway agent: install pushed rules and run them on wasm3',
+    builder: (y) => withJson(withTarget(withBroker(y), false))
+      .option('id', { type: 'string', demandOption: true, describe: 'this gateway\'s device id (one topic level)' })
+      .option('trust', { type: 'string', array: true, demandOption: true, describe: 'public key file(s) whose bundles are installed' })
+      .option('state', { type: 'string', describe: 'folder for installed rules (default $XDG_STATE_HOME/rules/agent-ID)' })
+      .option('gpio', { type: 'string', default: 'sim', describe: 'GPIO backend: sim (a simulated board)' })
+      .option('sensor', { type: 'string', array: true, default: [], describe: 'simulated reading CH=V (with --gpio sim)' }) as any,
+    handler: (args) => guarded(setExit, async () => {
+      if (Array.isArray(args.id) || !isValidDeviceId(args.id)) throw new UsageError(`--id must be one device id of letters, digits and . _ : - (got ${String(args.id)})`);
+      if (args.gpio !== 'sim') throw new UsageError(`--gpio ${args.gpio}: this build drives a simulated board only (--gpio sim)`);
+      const target = loadTarget(args.target ?? 'rpi');
+      const emit = (event: Record<string, unknown>, text: string) =>
+        process.stdout.write(args.json ? JSON.stringify({ time: new Date().toISOString(), ...event }) + '\n' : `${text}\n`);
+      let agent: GatewayAgent;
+      const board = new SimulatedGatewayBoard();
+      try {
+        for (const [ch, v] of parseAssignments(args.sensor, 'sensor')) board.sensors.set(ch, v);
+        agent = new GatewayAgent({
+          id: args.id,
+          broker: brokerOptions(args, `rules-agent-${args.id}`, true),
+          target,
+          trusted: readTrustedKeys(args.trust),
+          stateDir: args.state ?? defaultStateDir(args.id),
+          board,
+          agentVersion: `rules ${compilerVersion()}`,
+          log: (line) => emit({ event: 'log', message: line }, line),
+        });
+      } catch (e) {
+        if (e instanceof AgentConfigError || e instanceof BrokerError) throw new UsageError(e.message);
+        throw e;
+      }
+      board.on('change', (c) => emit({ event: 'gpio', pin: c.pin, level: c.level, rule: c.rule }, `gpio ${c.pin} = ${c.level} (${c.rule})`));
+      try {
+        await agent.start();
+      } catch (e) {
+        if (e instanceof BrokerError) {
+          process.stderr.write(`rules: ${e.message}\n`);
+          return 2;
+        }
+        throw e;
+      }
+      emit({ event: 'started', id: args.id, target: target.name, rules: agent.rules().map((r) => r.name) },
+        `agent ${args.id} (${target.name}) connected to ${args.broker}; running ${agent.rules().length} rule(s)`);
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      await agent.stop();
+      emit({ event: 'stopped', id: args.id }, `agent ${args.id} stopped`);
+      return 0;
+    }),
+  };
+}
