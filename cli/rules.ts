@@ -18,6 +18,7 @@ import { portsCommand } from './commands/ports.js';
 import { agentCommand } from './commands/agent.js';
 import { pushCommand } from './commands/push.js';
 import { statusCommand } from './commands/status.js';
+import { demoCommand } from './commands/demo.js';
 import { compilerVersion } from '../compiler/index.js';
 
 export const EXIT_OK = 0;
@@ -48,6 +49,7 @@ async function main(argv: string[]): Promise<number> {
     .command(agentCommand(setExit))
     .command(pushCommand(setExit))
     .command(statusCommand(setExit))
+    .command(demoCommand(setExit))
     .demandCommand(1, 'name a command (rules --help lists them)')
     .strict()
     .help()

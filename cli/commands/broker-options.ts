@@ -6,6 +6,7 @@ import type { BrokerOptions } from '../../devices/mqtt/session.js';
 import { UsageError } from '../files.js';
 
 export const PASSWORD_VARIABLE = 'RULES_MQTT_PASSWORD';
+export const USERNAME_VARIABLE = 'RULES_MQTT_USERNAME';
 
 export interface BrokerArgs {
   broker: string;
@@ -18,7 +19,7 @@ export interface BrokerArgs {
 export function withBroker<T>(y: Argv<T>) {
   return y
     .option('broker', { type: 'string', demandOption: true, describe: 'broker URL: mqtt://host:1883 or mqtts://host:8883' })
-    .option('username', { type: 'string', describe: `MQTT username; the password comes from $${PASSWORD_VARIABLE}` })
+    .option('username', { type: 'string', describe: `MQTT username (default $${USERNAME_VARIABLE}); the password comes from $${PASSWORD_VARIABLE}` })
     .option('ca', { type: 'string', describe: 'PEM file of the CA that signed the broker\'s certificate (mqtts)' })
     .option('cert', { type: 'string', describe: 'PEM client certificate, for brokers that require one' })
     .option('key-file', { type: 'string', describe: 'PEM private key of the client certificate' });
@@ -29,10 +30,11 @@ export function brokerOptions(args: BrokerArgs, clientId: string, persistent: bo
     if (Array.isArray(value)) throw new UsageError(`--${name} was given more than once`);
   }
   if ((args.cert === undefined) !== (args.keyFile === undefined)) throw new UsageError('--cert and --key-file go together');
-  const password = process.env[PASSWORD_VARIABLE];
-  if (password !== undefined && args.username === undefined) throw new UsageError(`$${PASSWORD_VARIABLE} is set but --username is not`);
+  const password = process.env[PASSWORD_VARIABLE] || undefined;
+  const username = args.username ?? (process.env[USERNAME_VARIABLE] || undefined);
+  if (password !== undefined && username === undefined) throw new UsageError(`$${PASSWORD_VARIABLE} is set but there is no --username (or $${USERNAME_VARIABLE})`);
   return {
-    url: args.broker, clientId, persistent, username: args.username, password,
+    url: args.broker, clientId, persistent, username, password,
     caFile: args.ca, certFile: args.cert, keyFile: args.keyFile,
   };
 }
