@@ -158,12 +158,16 @@ export class GatewayAgent {
     });
   }
 
-  /** One install, start to finish; the returned promise settles after the result is published. */
+  /**
+   * One install: verified, stored and switched to when the promise settles. The answer and the new status
+   * are sent without waiting for the broker's acknowledgement: mqtt.js reads no packet, PUBACKs included,
+   * until the message handler that called this returns.
+   */
   async install(bytes: Uint8Array): Promise<InstallResult> {
     const result = await this.installInner(bytes);
     this.log(`install ${result.rule ?? '?'} v${result.version ?? '?'}: ${result.outcome}${result.reason ? ` (${result.reason})` : ''}`);
-    await this.session.publish(resultTopic(this.options.id), encodeJson(result));
-    await this.publishStatus(true);
+    this.session.publish(resultTopic(this.options.id), encodeJson(result)).catch((e) => this.log(`cannot publish the result: ${(e as Error).message}`));
+    void this.publishStatus(true);
     return result;
   }
 

@@ -10,6 +10,9 @@ export interface RolloutLink {
   subscribe(topic: string, qos?: 0 | 1): Promise<void>;
   publish(topic: string, payload: Buffer, options?: { qos?: 0 | 1; retain?: boolean }): Promise<void>;
   onMessage(handler: (topic: string, payload: Buffer) => void | Promise<void>): void;
+  /** Called after every reconnect, so installs that were in flight can be sent again. */
+  on?(event: 'connect', handler: () => void): unknown;
+  off?(event: 'connect', handler: () => void): unknown;
 }
 
 export interface RolloutTimers {
@@ -59,6 +62,11 @@ export interface RolloutOptions {
   abortMinFinished?: number;
   /** Per device: how long to wait for all of its answers. */
   timeoutMs: number;
+  /**
+   * A device that has not answered gets its bundles again this often, and after every reconnect: the
+   * broker may have lost them (a restart without persistence), and bundles are idempotent. Default 5 s.
+   */
+  resendEveryMs?: number;
   onProgress?: (p: RolloutProgress) => void;
   timers?: RolloutTimers;
 }
@@ -75,6 +83,7 @@ interface Pending {
   rejected: boolean;
   startedAt: number;
   timer: unknown;
+  resendTimer: unknown;
   done: boolean;
 }
 
@@ -95,6 +104,7 @@ export async function rollout(link: RolloutLink, options: RolloutOptions): Promi
     if (p.done) return;
     p.done = true;
     timers.clearTimeout(p.timer);
+    timers.clearTimeout(p.resendTimer);
     pending.delete(p.device);
     reports.set(p.device, { device: p.device, outcome, reasons: p.reasons, ms: timers.now() - p.startedAt });
     if (outcome === 'accepted') progress.accepted++;
@@ -129,6 +139,17 @@ export async function rollout(link: RolloutLink, options: RolloutOptions): Promi
   });
   await link.subscribe(`${TOPIC_ROOT}/+/result`, 1);
 
+  const resendEveryMs = options.resendEveryMs ?? 5_000;
+  // Publishing is not awaited: a QoS 1 publish in flight when the connection drops may never be acknowledged.
+  const send = (p: Pending) => {
+    if (p.done) return;
+    for (const b of p.waiting.values()) link.publish(installTopic(p.device), Buffer.from(b.bytes), { qos: 1 }).catch(() => {});
+    timers.clearTimeout(p.resendTimer);
+    p.resendTimer = timers.setTimeout(() => send(p), resendEveryMs);
+  };
+  const resendAll = () => { for (const p of pending.values()) send(p); };
+  link.on?.('connect', resendAll);
+
   const gapMs = options.ratePerMinute ? 60_000 / options.ratePerMinute : 0;
   const started = timers.now();
   for (let i = 0; i < options.devices.length && sending; i++) {
@@ -139,7 +160,7 @@ export async function rollout(link: RolloutLink, options: RolloutOptions): Promi
     const device = options.devices[i];
     const p: Pending = {
       device, waiting: new Map(bundles.map((b) => [b.sha, b])), reasons: [], rejected: false,
-      startedAt: timers.now(), timer: null, done: false,
+      startedAt: timers.now(), timer: null, resendTimer: null, done: false,
     };
     pending.set(device, p);
     p.timer = timers.setTimeout(() => {
@@ -148,9 +169,10 @@ export async function rollout(link: RolloutLink, options: RolloutOptions): Promi
     }, options.timeoutMs);
     progress.sent++;
     report();
-    for (const b of bundles) await link.publish(installTopic(device), Buffer.from(b.bytes), { qos: 1 });
+    send(p);
   }
   sending = false;
   if (pending.size > 0) await allDone;
+  link.off?.('connect', resendAll);
   return { ...progress, aborted, devices: options.devices.map((d) => reports.get(d)!) };
 }

@@ -48,6 +48,9 @@ export interface Backoff {
 
 export const DEFAULT_BACKOFF: Backoff = { initialMs: 500, maxMs: 30_000 };
 
+/** How long a clean disconnect may wait for messages in flight before the connection is just closed. */
+const CLOSE_GRACE_MS = 2_000;
+
 /** Full jitter: a uniformly random delay up to an exponentially growing cap (attempt counts from 0). */
 export function backoffDelay(attempt: number, backoff: Backoff, random: () => number): number {
   const cap = Math.min(backoff.maxMs, backoff.initialMs * 2 ** Math.min(attempt, 30));
@@ -219,6 +222,16 @@ export class BrokerSession extends EventEmitter<SessionEvents> {
     this.retryTimer = null;
     const client = this.client;
     if (!client) return;
-    await client.endAsync(!graceful);
+    if (!graceful) {
+      await client.endAsync(true);
+      return;
+    }
+    // A graceful end waits for QoS 1 messages in flight; one lost in a broker restart is never acknowledged.
+    let timer: NodeJS.Timeout | undefined;
+    const forced = new Promise<void>((resolve) => {
+      timer = setTimeout(() => { client.end(true, {}, () => resolve()); }, CLOSE_GRACE_MS);
+    });
+    await Promise.race([client.endAsync(false), forced]);
+    clearTimeout(timer);
   }
 }

@@ -3,7 +3,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 
 export interface MosquittoOptions {
@@ -65,6 +65,8 @@ export class Mosquitto {
 
   private writeConfig(): void {
     const lines = [
+      // Started as root, mosquitto would drop to the `mosquitto` user, which cannot read this private folder.
+      `user ${userInfo().username}`,
       'persistence true',
       `persistence_location ${this.dir}/`,
       'autosave_interval 1',
@@ -102,7 +104,12 @@ export class Mosquitto {
     const child = spawn('mosquitto', ['-c', join(this.dir, 'mosquitto.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
     child.stderr!.on('data', (d) => { this.log += d.toString(); });
     this.child = child;
-    await waitForPort(this.port, 10_000);
+    try {
+      await waitForPort(this.port, 10_000);
+    } catch (e) {
+      child.kill('SIGKILL');
+      throw new Error(`${(e as Error).message}; its log:\n${this.log}`);
+    }
   }
 
   /** Stops the broker (SIGTERM: it saves its persistent sessions) and starts it again on the same port. */
