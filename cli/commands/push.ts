@@ -1,11 +1,11 @@
 // `rules push <rules or bundles...> --broker URL (--device ID... | --fleet FILE) [--key K] [--rate N]
 // [--abort-at P] [--timeout S]`: a rollout to gateways over MQTT, with live progress and a summary.
-import { readFileSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
-import { parsePrivateKeyPem } from '../../contract/bundle.js';
+import type { KeyObject } from 'node:crypto';
 import { loadTarget } from '../../contract/targets.js';
-import { prepareBundles, readFleetFile } from '../../devices/mqtt/push-bundles.js';
-import { rollout, type RolloutProgress } from '../../devices/mqtt/rollout.js';
+import { BundleInputError, makeBundle, readPrivateKey } from '../../devices/bundles.js';
+import { readFleetFile } from '../../devices/mqtt/fleet-file.js';
+import { rollout, type RolloutBundle, type RolloutProgress } from '../../devices/mqtt/rollout.js';
 import { BrokerError, BrokerSession } from '../../devices/mqtt/session.js';
 import { isValidDeviceId } from '../../devices/mqtt/topics.js';
 import { UsageError } from '../files.js';
@@ -18,7 +18,7 @@ interface PushArgs extends BrokerArgs {
   fleet?: string;
   key?: string;
   target?: string;
-  ruleVersion: number;
+  ruleVersion?: number;
   rate?: number;
   abortAt?: number;
   timeout: number;
@@ -46,7 +46,7 @@ export function pushCommand(setExit: SetExit): CommandModule<object, PushArgs> {
       .option('device', { type: 'string', array: true, describe: 'a gateway id (repeatable)' })
       .option('fleet', { type: 'string', describe: 'a file of gateway ids: one per line, or a JSON array' })
       .option('key', { type: 'string', describe: 'private key that signs bundles built from sources' })
-      .option('rule-version', { type: 'number', default: 1, describe: 'the version of bundles built from sources' })
+      .option('rule-version', { type: 'number', describe: 'the version of bundles built from sources (default 1)' })
       .option('rate', { type: 'number', describe: 'gateways started per minute (default: all at once)' })
       .option('abort-at', { type: 'number', describe: 'stop when more than this % of finished gateways rejected or timed out' })
       .option('timeout', { type: 'number', default: 30, describe: 'seconds to wait for each gateway\'s answer' }) as any,
@@ -73,29 +73,22 @@ export function pushCommand(setExit: SetExit): CommandModule<object, PushArgs> {
       const bad = devices.find((d) => !isValidDeviceId(d));
       if (bad !== undefined) throw new UsageError(`"${bad}" is not a device id: letters, digits and . _ : - only`);
       if (devices.length === 0) throw new UsageError('the fleet has no gateways');
-      let signingKey;
-      if (args.key !== undefined) {
-        if (Array.isArray(args.key)) throw new UsageError('--key was given more than once');
-        let pem: string;
-        try {
-          pem = readFileSync(args.key, 'utf8');
-        } catch (e) {
-          throw new UsageError(`cannot read the key ${args.key}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-        }
-        try {
-          signingKey = parsePrivateKeyPem(pem);
-        } catch (e) {
-          throw new UsageError(`${args.key}: ${(e as Error).message}`);
-        }
-      }
+      if (Array.isArray(args.key)) throw new UsageError('--key was given more than once');
       const target = loadTarget(args.target ?? 'rpi');
-      const prepared = await prepareBundles(args.paths.map(String), { target, signingKey, ruleVersion: args.ruleVersion });
-      for (const b of prepared.builds) printDiagnostics(b);
-      if (prepared.problems.length > 0) {
-        for (const p of prepared.problems) process.stderr.write(`rules: ${p}\n`);
-        return prepared.problems.some((p) => p.includes('--key')) ? 2 : 1;
+      const bundles: RolloutBundle[] = [];
+      try {
+        const key: KeyObject | undefined = args.key !== undefined ? readPrivateKey(args.key) : undefined;
+        for (const path of args.paths.map(String)) {
+          // A bundle file may be for a board behind a gateway: its target is the gateway's to judge.
+          const made = await makeBundle(path, { target: path.endsWith('.bundle') ? undefined : target.name, key, version: args.ruleVersion });
+          bundles.push({ bytes: made.bytes, rule: made.manifest.rule, version: made.manifest.version });
+        }
+      } catch (e) {
+        if (!(e instanceof BundleInputError)) throw e;
+        if (e.compileResult) printDiagnostics({ result: e.compileResult });
+        process.stderr.write(`rules: ${e.message}\n`);
+        return e.compileResult ? 1 : 2;
       }
-      if (prepared.bundles.length !== args.paths.length) return 1;
 
       let link: BrokerSession;
       try {
@@ -107,7 +100,7 @@ export function pushCommand(setExit: SetExit): CommandModule<object, PushArgs> {
       }
       const live = !args.json && process.stderr.isTTY === true;
       const summary = await rollout(link, {
-        devices, bundles: prepared.bundles, ratePerMinute: args.rate, abortAtPercent: args.abortAt, timeoutMs: args.timeout * 1000,
+        devices, bundles, ratePerMinute: args.rate, abortAtPercent: args.abortAt, timeoutMs: args.timeout * 1000,
         onProgress: (p) => { if (live) process.stderr.write(`\r\x1b[K${progressLine(p)}`); },
       }).finally(() => link.close());
       if (live) process.stderr.write('\r\x1b[K');
@@ -124,7 +117,7 @@ export function pushCommand(setExit: SetExit): CommandModule<object, PushArgs> {
             process.stdout.write(`${d.device.padEnd(width)}  ${d.outcome.padEnd(9)}  ${time.padStart(7)}  ${d.reasons.join('; ')}\n`);
           }
         }
-        const rules = prepared.bundles.map((b) => `${b.rule} v${b.version}`).join(', ');
+        const rules = bundles.map((b) => `${b.rule} v${b.version}`).join(', ');
         process.stdout.write(`${rules} to ${summary.total} gateway(s): ${summary.accepted} accepted, ${summary.rejected} rejected, ` +
           `${summary.timedOut} timed out${summary.aborted ? `, ${summary.total - summary.sent} not sent (aborted at ${args.abortAt}%)` : ''}\n`);
       }

@@ -1,10 +1,9 @@
 // Turning the agent's command-line words into its configuration: trusted keys from files, scripted
 // sensor readings, the default state folder. Errors here are the user's to fix (UsageError-like).
-import { readFileSync } from 'node:fs';
 import type { KeyObject } from 'node:crypto';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { parsePublicKeyText } from '../../contract/bundle.js';
+import { BundleInputError, readPublicKey } from '../bundles.js';
 
 export class AgentConfigError extends Error {
   override name = 'AgentConfigError';
@@ -13,16 +12,11 @@ export class AgentConfigError extends Error {
 export function readTrustedKeys(files: string[]): KeyObject[] {
   if (files.length === 0) throw new AgentConfigError('give at least one --trust KEY.pub: the agent installs only bundles signed by a trusted key');
   return files.map((file) => {
-    let text: string;
     try {
-      text = readFileSync(file, 'utf8');
+      return readPublicKey(file);
     } catch (e) {
-      throw new AgentConfigError(`cannot read the public key ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-    }
-    try {
-      return parsePublicKeyText(text);
-    } catch (e) {
-      throw new AgentConfigError(`${file}: ${(e as Error).message}`);
+      if (e instanceof BundleInputError) throw new AgentConfigError(e.message);
+      throw e;
     }
   });
 }
