@@ -7,7 +7,7 @@ import { BrokerSession } from '../devices/mqtt/session.js';
 import { readFleetStatus } from '../devices/mqtt/fleet-status.js';
 import { parseDeviceStatus } from '../devices/mqtt/messages.js';
 import { statusTopic } from '../devices/mqtt/topics.js';
-import { Mosquitto } from './support/mosquitto.js';
+import { Mosquitto } from '../devices/mqtt/mosquitto.js';
 import { built, eventually, operatorKeys, signedBundle, startGateway, watcher } from './support/gateways.js';
 import { handRule } from './support/engine-fixtures.js';
 

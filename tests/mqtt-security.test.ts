@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { rollout } from '../devices/mqtt/rollout.js';
 import { BrokerError, BrokerSession } from '../devices/mqtt/session.js';
-import { Mosquitto } from './support/mosquitto.js';
+import { Mosquitto } from '../devices/mqtt/mosquitto.js';
 import { eventually, signedBundle, startGateway, watcher } from './support/gateways.js';
 
 /** A CA and a server certificate for 127.0.0.1, made with openssl for this run. */

@@ -1,5 +1,5 @@
-// A real Mosquitto broker for tests: started on a free loopback port with its own config, persistence
-// and (optionally) TLS, passwords and ACLs in a temporary folder; restartable; always stopped.
+// A local Mosquitto broker for tests and benchmarks: started on a free loopback port with its own config,
+// persistence and (optionally) TLS, passwords and ACLs in a temporary folder; restartable; always stopped.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
