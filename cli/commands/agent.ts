@@ -6,6 +6,7 @@ import { compilerVersion } from '../../compiler/index.js';
 import { GatewayAgent } from '../../devices/gateway/agent.js';
 import { AgentConfigError, defaultStateDir, parseAssignments, readTrustedKeys } from '../../devices/gateway/options.js';
 import { SimulatedGatewayBoard } from '../../devices/gateway/sim-board.js';
+import { SerialBoardRelay } from '../../devices/gateway/serial-relay.js';
 import { BrokerError } from '../../devices/mqtt/session.js';
 import { isValidDeviceId } from '../../devices/mqtt/topics.js';
 import { UsageError } from '../files.js';
@@ -19,6 +20,8 @@ interface AgentArgs extends BrokerArgs {
   state?: string;
   gpio: string;
   sensor: string[];
+  serial?: string;
+  baud: number;
   json: boolean;
 }
 
@@ -31,13 +34,26 @@ export function agentCommand(setExit: SetExit): CommandModule<object, AgentArgs>
       .option('trust', { type: 'string', array: true, demandOption: true, describe: 'public key file(s) whose bundles are installed' })
       .option('state', { type: 'string', describe: 'folder for installed rules (default $XDG_STATE_HOME/rules/agent-ID)' })
       .option('gpio', { type: 'string', default: 'sim', describe: 'GPIO backend: sim (a simulated board)' })
-      .option('sensor', { type: 'string', array: true, default: [], describe: 'simulated reading CH=V (with --gpio sim)' }) as any,
+      .option('sensor', { type: 'string', array: true, default: [], describe: 'simulated reading CH=V (with --gpio sim)' })
+      .option('serial', { type: 'string', describe: 'serial port of a board behind this gateway: its bundles are relayed to it over SMP' })
+      .option('baud', { type: 'number', default: 115200, describe: 'baud rate of --serial' }) as any,
     handler: (args) => guarded(setExit, async () => {
       if (Array.isArray(args.id) || !isValidDeviceId(args.id)) throw new UsageError(`--id must be one device id of letters, digits and . _ : - (got ${String(args.id)})`);
       if (args.gpio !== 'sim') throw new UsageError(`--gpio ${args.gpio}: this build drives a simulated board only (--gpio sim)`);
       const target = loadTarget(args.target ?? 'rpi');
       const emit = (event: Record<string, unknown>, text: string) =>
         process.stdout.write(args.json ? JSON.stringify({ time: new Date().toISOString(), ...event }) + '\n' : `${text}\n`);
+      let relay: SerialBoardRelay | undefined;
+      if (args.serial !== undefined) {
+        if (Array.isArray(args.serial)) throw new UsageError('--serial was given more than once');
+        try {
+          relay = await SerialBoardRelay.open(args.serial, args.baud);
+        } catch (e) {
+          process.stderr.write(`rules: cannot reach the board on ${args.serial}: ${(e as Error).message}\n`);
+          return 2;
+        }
+        emit({ event: 'relay', port: args.serial, targets: relay.targets }, `relaying ${relay.targets.join(', ')} bundles to the board on ${args.serial}`);
+      }
       let agent: GatewayAgent;
       const board = new SimulatedGatewayBoard();
       try {
@@ -49,6 +65,7 @@ export function agentCommand(setExit: SetExit): CommandModule<object, AgentArgs>
           trusted: readTrustedKeys(args.trust),
           stateDir: args.state ?? defaultStateDir(args.id),
           board,
+          relay,
           agentVersion: `rules ${compilerVersion()}`,
           log: (line) => emit({ event: 'log', message: line }, line),
         });
