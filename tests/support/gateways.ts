@@ -1,5 +1,6 @@
 // Gateways, keys and bundles for the MQTT tests: signed bundles of real rules, agents on a simulated
 // board with their own state folders, and a raw client to watch topics.
+import type { KeyObject } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,7 +38,7 @@ export interface TestGateway {
 }
 
 export async function startGateway(brokerUrl: string, id: string, options: {
-  stateDir?: string; target?: string; broker?: Partial<BrokerOptions>; relay?: BoardRelay; sensors?: Record<number, number>;
+  stateDir?: string; target?: string; broker?: Partial<BrokerOptions>; relay?: BoardRelay; sensors?: Record<number, number>; trusted?: KeyObject[];
 } = {}): Promise<TestGateway> {
   const board = new SimulatedGatewayBoard();
   for (const [ch, v] of Object.entries(options.sensors ?? {})) board.sensors.set(Number(ch), v);
@@ -47,7 +48,7 @@ export async function startGateway(brokerUrl: string, id: string, options: {
     id,
     broker: { url: brokerUrl, clientId: `rules-agent-${id}`, ...options.broker },
     target: loadTarget(options.target ?? 'rpi'),
-    trusted: [operatorKeys.publicKey],
+    trusted: options.trusted ?? [operatorKeys.publicKey],
     stateDir,
     board,
     relay: options.relay,
