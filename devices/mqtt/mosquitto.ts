@@ -1,7 +1,7 @@
 // A local Mosquitto broker for tests and benchmarks: started on a free loopback port with its own config,
 // persistence and (optionally) TLS, passwords and ACLs in a temporary folder; restartable; always stopped.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -15,8 +15,11 @@ export interface MosquittoOptions {
   acl?: string;
 }
 
-export function mosquittoAvailable(): boolean {
-  return spawnSync('mosquitto', ['-h'], { stdio: 'ignore' }).error === undefined;
+/** The broker's binary: on the PATH, or where Debian puts it (/usr/sbin is not on every user's PATH). */
+export function mosquittoBinary(): string {
+  if (spawnSync('mosquitto', ['-h'], { stdio: 'ignore' }).error === undefined) return 'mosquitto';
+  if (existsSync('/usr/sbin/mosquitto')) return '/usr/sbin/mosquitto';
+  throw new Error('mosquitto is not installed: on Debian or Ubuntu, `apt-get install mosquitto` (.ci/run installs it)');
 }
 
 export async function freePort(): Promise<number> {
@@ -101,7 +104,7 @@ export class Mosquitto {
   }
 
   private async launch(): Promise<void> {
-    const child = spawn('mosquitto', ['-c', join(this.dir, 'mosquitto.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(mosquittoBinary(), ['-c', join(this.dir, 'mosquitto.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
     child.stderr!.on('data', (d) => { this.log += d.toString(); });
     this.child = child;
     try {
