@@ -1,0 +1,118 @@
+// The MQTT commands as a user runs them: `rules agent` as its own process, `rules push` and `rules status`
+// against a real Mosquitto, their exit codes and one-line errors, and `rules demo`.
+import test from 'ava';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Mosquitto } from '../devices/mqtt/mosquitto.js';
+import { rules } from './support/cli.js';
+import { cliPath, rulesDir } from './support/paths.js';
+
+const fan = join(rulesDir, 'fan_control.rule');
+
+function keys(): { key: string; pub: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'rules-keys-'));
+  const r = rules(['keygen', '--out', join(dir, 'ops')]);
+  if (r.code !== 0) throw new Error(r.stderr);
+  return { key: join(dir, 'ops.key'), pub: join(dir, 'ops.pub') };
+}
+
+/** `rules agent` in the background; resolves once it says it started. */
+async function agentProcess(args: string[]): Promise<{ child: ChildProcess; lines: string[]; stop: () => Promise<number | null> }> {
+  const child = spawn(process.execPath, [cliPath, 'agent', ...args, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: string[] = [];
+  let err = '';
+  child.stderr!.on('data', (d) => { err += d.toString(); });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      lines.push(...d.toString().split('\n').filter(Boolean));
+      if (lines.some((l) => l.includes('"started"'))) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`rules agent exited with ${code}: ${err}`)));
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, lines, stop: async () => { child.kill('SIGTERM'); return exited; } };
+}
+
+async function eventuallyCli(args: string[], check: (stdout: string) => boolean, ms = 10_000): Promise<string> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const r = rules(args);
+    if (check(r.stdout)) return r.stdout;
+    if (Date.now() > deadline) throw new Error(`rules ${args.join(' ')} never showed what was expected; last output:\n${r.stdout}${r.stderr}`);
+    await new Promise((res) => setTimeout(res, 200));
+  }
+}
+
+test.serial('rules agent, push and status: a rule pushed from source runs on the agent, and a second push is safe', async (t) => {
+  const broker = await Mosquitto.start();
+  t.teardown(() => broker.stop());
+  const { key, pub } = keys();
+  const agent = await agentProcess(['--broker', broker.url, '--id', 'gw-cli', '--trust', pub, '--state', mkdtempSync(join(tmpdir(), 'rules-agent-cli-')), '--sensor', '0=29000']);
+  t.teardown(() => { agent.child.kill('SIGKILL'); });
+
+  const push = rules(['push', fan, '--broker', broker.url, '--device', 'gw-cli', '--key', key]);
+  t.is(push.code, 0, push.stderr);
+  t.regex(push.stdout, /^gw-cli\s+accepted\s+/m);
+  t.regex(push.stdout, /fan_control v1 to 1 gateway\(s\): 1 accepted, 0 rejected, 0 timed out/);
+
+  const status = await eventuallyCli(['status', '--broker', broker.url, '--device', 'gw-cli'], (out) => /fan_control v1 \w{12} running/.test(out));
+  t.regex(status, /^gw-cli: online, rpi, 1 rule\(s\)$/m);
+  // spawnSync kept this process from reading the agent's output meanwhile: give it a moment.
+  const deadline = Date.now() + 5_000;
+  while (!agent.lines.some((l) => /"event":"gpio","pin":17,"level":1/.test(l)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  t.true(agent.lines.some((l) => /"event":"gpio","pin":17,"level":1/.test(l)), `the agent printed the fan turning on:\n${agent.lines.join('\n')}`);
+
+  const again = rules(['push', fan, '--broker', broker.url, '--device', 'gw-cli', '--key', key, '--json']);
+  t.is(again.code, 0);
+  t.deepEqual(JSON.parse(again.stdout).devices[0].reasons, ['fan_control v1: already installed']);
+
+  t.is(await agent.stop(), 0, 'the agent stops cleanly on SIGTERM');
+  const offline = await eventuallyCli(['status', '--broker', broker.url, '--json'], (out) => out.includes('"online": false'));
+  t.deepEqual(JSON.parse(offline), [{ online: false, id: 'gw-cli' }]);
+});
+
+test.serial('rules push: a gateway that never answers is reported timed out and the exit code is 1', async (t) => {
+  const broker = await Mosquitto.start();
+  t.teardown(() => broker.stop());
+  const { key } = keys();
+  const fleet = join(mkdtempSync(join(tmpdir(), 'rules-fleet-')), 'fleet.txt');
+  writeFileSync(fleet, '# two gateways nobody runs\nghost-1\nghost-2\n');
+  const r = rules(['push', fan, '--broker', broker.url, '--fleet', fleet, '--key', key, '--timeout', '0.5']);
+  t.is(r.code, 1);
+  t.regex(r.stdout, /^ghost-1\s+timed out\s+.*no answer within 0.5 s/m);
+  t.regex(r.stdout, /0 accepted, 0 rejected, 2 timed out/);
+});
+
+test('rules push and status: usage and environment errors are one line and exit 2', (t) => {
+  const { key } = keys();
+  const cases: [string[], RegExp][] = [
+    [['push', fan, '--broker', 'mqtt://127.0.0.1:1', '--key', key], /name the gateways with --device ID\.\.\. or --fleet FILE/],
+    [['push', fan, '--broker', 'mqtt://127.0.0.1:1', '--device', 'a', '--fleet', 'f'], /one of the two/],
+    [['push', fan, '--broker', 'mqtt://127.0.0.1:1', '--device', 'gw-1'], /needs a private key|--key/],
+    [['push', fan, '--broker', 'mqtt://127.0.0.1:1', '--device', 'a/b', '--key', key], /"a\/b" is not a device id/],
+    [['push', fan, '--broker', 'http://x', '--device', 'gw', '--key', key], /scheme must be mqtt, mqtts, ws or wss/],
+    [['push', fan, '--broker', 'mqtt://127.0.0.1:1', '--device', 'gw', '--key', key], /cannot connect to mqtt:\/\/127.0.0.1:1/],
+    [['push', fan, '--broker', 'mqtt://127.0.0.1:1', '--device', 'gw', '--key', key, '--rate', '0'], /--rate must be a positive number/],
+    [['status', '--broker', 'not a url'], /not a broker URL/],
+    [['agent', '--broker', 'mqtt://127.0.0.1:1', '--id', 'gw', '--trust', '/nonexistent.pub'], /nonexistent\.pub/],
+    [['agent', '--broker', 'mqtt://127.0.0.1:1', '--id', '+', '--trust', key], /--id must be one device id/],
+  ];
+  for (const [args, message] of cases) {
+    const r = rules(args);
+    t.is(r.code, 2, `rules ${args.join(' ')}: ${r.stderr}`);
+    t.regex(r.stderr, message, args.join(' '));
+    t.notRegex(r.stderr, /^\s+at .+:\d+:\d+/m, 'no stack trace');
+    t.is(r.stdout, '');
+  }
+});
+
+test('rules demo: an embedded broker, simulated gateways and the examples converge', (t) => {
+  const r = rules(['demo', '--gateways', '2', '--json']);
+  t.is(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  t.true(out.converged);
+  t.true(out.pushed.includes('fan_control'));
+  t.true(out.steps.some((s: string) => /^a tampered \w+ bundle: rejected \(\w+ v1: bad signature/.test(s)), out.steps.join('\n'));
+});
