@@ -1,10 +1,10 @@
 // The MQTT commands as a user runs them: `rules agent` as its own process, `rules push` and `rules status`
 // against a real Mosquitto, their exit codes and one-line errors, and `rules demo`.
 import test from 'ava';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Mosquitto } from '../devices/mqtt/mosquitto.js';
 import { rules } from './support/cli.js';
 import { cliPath, rulesDir } from './support/paths.js';
@@ -19,8 +19,8 @@ function keys(): { key: string; pub: string } {
 }
 
 /** `rules agent` in the background; resolves once it says it started. */
-async function agentProcess(args: string[]): Promise<{ child: ChildProcess; lines: string[]; stop: () => Promise<number | null> }> {
-  const child = spawn(process.execPath, [cliPath, 'agent', ...args, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+async function agentProcess(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ child: ChildProcess; lines: string[]; stop: () => Promise<number | null> }> {
+  const child = spawn(process.execPath, [cliPath, 'agent', ...args, '--json'], { stdio: ['ignore', 'pipe', 'pipe'], env });
   const lines: string[] = [];
   let err = '';
   child.stderr!.on('data', (d) => { err += d.toString(); });
@@ -115,4 +115,49 @@ test('rules demo: an embedded broker, simulated gateways and the examples conver
   t.true(out.converged);
   t.true(out.pushed.includes('fan_control'));
   t.true(out.steps.some((s: string) => /^a tampered \w+ bundle: rejected \(\w+ v1: bad signature/.test(s)), out.steps.join('\n'));
+});
+
+/** Stand-ins for libgpiod's tools that keep pin levels in files: the agent's side of the boundary is real. */
+function fakeGpiod(): { dir: string; setInput: (pin: number, level: number) => void; sets: () => string[] } {
+  const dir = mkdtempSync(join(tmpdir(), 'rules-gpiod-'));
+  const tool = (name: string, body: string) => { writeFileSync(join(dir, name), `#!/bin/sh\n${body}\n`); chmodSync(join(dir, name), 0o755); };
+  tool('gpioinfo', `[ "$1" = chip0 ] || { echo "gpioinfo: looking up chip $1: No such file or directory" >&2; exit 1; }; echo "gpiochip0 - 54 lines:"`);
+  tool('gpioget', `cat "${dir}/in-$2" 2>/dev/null || echo 0`);
+  tool('gpioset', `echo "$2" >> "${dir}/set.log"`);
+  return {
+    dir,
+    setInput: (pin, level) => writeFileSync(join(dir, `in-${pin}`), `${level}\n`),
+    sets: () => (existsSync(join(dir, 'set.log')) ? readFileSync(join(dir, 'set.log'), 'utf8').split('\n').filter(Boolean) : []),
+  };
+}
+
+test.serial('rules agent --gpio chip0 reads and drives pins through libgpiod\'s tools', async (t) => {
+  const broker = await Mosquitto.start();
+  t.teardown(() => broker.stop());
+  const { key, pub } = keys();
+  const gpiod = fakeGpiod();
+  const env = { ...process.env, PATH: `${gpiod.dir}:${process.env.PATH}` };
+  const noTools = spawnSync(process.execPath, [cliPath, 'agent', '--broker', broker.url, '--id', 'gw-pi', '--trust', pub, '--gpio', 'chip0'],
+    { env: { ...process.env, PATH: dirname(process.execPath) }, encoding: 'utf8' });
+  t.is(noTools.status, 2);
+  t.regex(noTools.stderr, /^rules: gpioinfo is not installed: on Raspberry Pi OS or Debian, `apt-get install gpiod`\n$/);
+  const noChip = spawnSync(process.execPath, [cliPath, 'agent', '--broker', broker.url, '--id', 'gw-pi', '--trust', pub, '--gpio', 'chip9'], { env, encoding: 'utf8' });
+  t.is(noChip.status, 2);
+  t.regex(noChip.stderr, /^rules: gpioinfo chip9: gpioinfo: looking up chip chip9: No such file or directory\n$/);
+  const agent = await agentProcess(['--broker', broker.url, '--id', 'gw-pi', '--trust', pub, '--gpio', 'chip0',
+    '--state', mkdtempSync(join(tmpdir(), 'rules-agent-pi-'))], env);
+  t.teardown(() => { agent.child.kill('SIGKILL'); });
+  const mirror = join(mkdtempSync(join(tmpdir(), 'rules-mirror-')), 'mirror.rule');
+  writeFileSync(mirror, 'rule mirror\nuses gpio_in(4), gpio_out(17)\nevery 50ms\non tick {\n  gpio(17) = gpio(4)\n}\n');
+  const push = rules(['push', mirror, '--broker', broker.url, '--device', 'gw-pi', '--key', key]);
+  t.is(push.code, 0, push.stdout + push.stderr);
+  const waitFor = async (line: string) => {
+    const deadline = Date.now() + 10_000;
+    while (!gpiod.sets().includes(line) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    t.true(gpiod.sets().includes(line), `gpioset chip0 ${line}; saw ${gpiod.sets().join(', ')}`);
+  };
+  await waitFor('17=0');
+  gpiod.setInput(4, 1);
+  await waitFor('17=1');
+  t.deepEqual(gpiod.sets(), ['17=0', '17=1'], 'an output is set only when its level changes');
 });

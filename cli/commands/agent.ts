@@ -7,6 +7,7 @@ import { GatewayAgent } from '../../devices/gateway/agent.js';
 import { AgentConfigError, defaultStateDir, parseAssignments, readTrustedKeys } from '../../devices/gateway/options.js';
 import { SimulatedGatewayBoard } from '../../devices/gateway/sim-board.js';
 import { SerialBoardRelay } from '../../devices/gateway/serial-relay.js';
+import { GpioToolError, LinuxGpioBoard } from '../../devices/gateway/linux-gpio.js';
 import { BrokerError } from '../../devices/mqtt/session.js';
 import { isValidDeviceId } from '../../devices/mqtt/topics.js';
 import { UsageError } from '../files.js';
@@ -33,13 +34,12 @@ export function agentCommand(setExit: SetExit): CommandModule<object, AgentArgs>
       .option('id', { type: 'string', demandOption: true, describe: 'this gateway\'s device id (one topic level)' })
       .option('trust', { type: 'string', array: true, demandOption: true, describe: 'public key file(s) whose bundles are installed' })
       .option('state', { type: 'string', describe: 'folder for installed rules (default $XDG_STATE_HOME/rules/agent-ID)' })
-      .option('gpio', { type: 'string', default: 'sim', describe: 'GPIO backend: sim (a simulated board)' })
-      .option('sensor', { type: 'string', array: true, default: [], describe: 'simulated reading CH=V (with --gpio sim)' })
+      .option('gpio', { type: 'string', default: 'sim', describe: 'GPIO: sim (a simulated board) or a Linux GPIO chip such as chip0' })
+      .option('sensor', { type: 'string', array: true, default: [], describe: 'a sensor reading CH=V (fixed; the gateway has no ADC of its own)' })
       .option('serial', { type: 'string', describe: 'serial port of a board behind this gateway: its bundles are relayed to it over SMP' })
       .option('baud', { type: 'number', default: 115200, describe: 'baud rate of --serial' }) as any,
     handler: (args) => guarded(setExit, async () => {
       if (Array.isArray(args.id) || !isValidDeviceId(args.id)) throw new UsageError(`--id must be one device id of letters, digits and . _ : - (got ${String(args.id)})`);
-      if (args.gpio !== 'sim') throw new UsageError(`--gpio ${args.gpio}: this build drives a simulated board only (--gpio sim)`);
       const target = loadTarget(args.target ?? 'rpi');
       const emit = (event: Record<string, unknown>, text: string) =>
         process.stdout.write(args.json ? JSON.stringify({ time: new Date().toISOString(), ...event }) + '\n' : `${text}\n`);
@@ -55,9 +55,16 @@ export function agentCommand(setExit: SetExit): CommandModule<object, AgentArgs>
         emit({ event: 'relay', port: args.serial, targets: relay.targets }, `relaying ${relay.targets.join(', ')} bundles to the board on ${args.serial}`);
       }
       let agent: GatewayAgent;
-      const board = new SimulatedGatewayBoard();
+      let board: SimulatedGatewayBoard | LinuxGpioBoard;
       try {
-        for (const [ch, v] of parseAssignments(args.sensor, 'sensor')) board.sensors.set(ch, v);
+        const sensors = parseAssignments(args.sensor, 'sensor');
+        if (Array.isArray(args.gpio)) throw new UsageError('--gpio was given more than once');
+        if (args.gpio === 'sim') {
+          board = new SimulatedGatewayBoard();
+          for (const [ch, v] of sensors) board.sensors.set(ch, v);
+        } else {
+          board = new LinuxGpioBoard(args.gpio, sensors);
+        }
         agent = new GatewayAgent({
           id: args.id,
           broker: brokerOptions(args, `rules-agent-${args.id}`, true),
@@ -70,7 +77,7 @@ export function agentCommand(setExit: SetExit): CommandModule<object, AgentArgs>
           log: (line) => emit({ event: 'log', message: line }, line),
         });
       } catch (e) {
-        if (e instanceof AgentConfigError || e instanceof BrokerError) throw new UsageError(e.message);
+        if (e instanceof AgentConfigError || e instanceof BrokerError || e instanceof GpioToolError) throw new UsageError(e.message);
         throw e;
       }
       board.on('change', (c) => emit({ event: 'gpio', pin: c.pin, level: c.level, rule: c.rule }, `gpio ${c.pin} = ${c.level} (${c.rule})`));
