@@ -129,3 +129,18 @@ test('rules board refuses a key file that is not a public key, with exit code 2'
   t.is(r.status, 2);
   t.regex(r.stderr, /is not a rules public key/);
 });
+
+test('regression: rules board never deletes a file at --link that is not a symlink', async (t) => {
+  const { spawnSync } = await import('node:child_process');
+  const { existsSync, writeFileSync } = await import('node:fs');
+  const { cliPath } = await import('./support/paths.js');
+  const dir = mkdtempSync(join(tmpdir(), 'rules-cli-board-'));
+  const file = join(dir, 'precious.txt');
+  writeFileSync(file, 'keep me');
+  const r = spawnSync(process.execPath, [cliPath, 'board', '--link', file, '--trust', join(bundleVectors, 'trusted.pub'), '--state', dir],
+    { encoding: 'utf8' });
+  t.is(r.status, 2);
+  t.regex(r.stderr, /exists and is not a symlink/);
+  t.true(existsSync(file));
+  t.is(readFileSync(file, 'utf8'), 'keep me');
+});
