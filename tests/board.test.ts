@@ -49,9 +49,17 @@ test.serial('a bundle installed over SMP runs on the board, drives its output, a
     t.true(status.ticks > 0);
     t.deepEqual(status.sat, [[0, 0]]);
 
+    board.send('status');
+    const line = await board.waitFor((e) => e.event === 'status');
+    t.like(line, { rule: 'fan_control', version: 2, state: 'running', saturated: 0, assumptionsFailed: 0, error: '' });
+    await board.waitFor((e) => e.event === 'status-end' && e.rules === 1);
+
     t.deepEqual(await smp.request(2, 64, 2, { name: 'fan_control' }), {});
     t.deepEqual((await smp.request(0, 64, 1, {})).rules, []);
     t.deepEqual((await smp.request(0, 64, 3, { name: 'fan_control' })).err, { group: 64, rc: 13 });
+    board.send('quit');
+    if (board.process.exitCode === null) await new Promise((resolve) => board.process.once('exit', resolve));
+    t.is(board.process.exitCode, 0);
   } finally {
     smp.close();
     await board.stop();
