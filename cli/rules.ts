@@ -15,6 +15,7 @@ import { bundleCommand } from './commands/bundle.js';
 import { flashCommand } from './commands/flash.js';
 import { deviceCommand } from './commands/device.js';
 import { portsCommand } from './commands/ports.js';
+import { verifyCommand } from './commands/verify.js';
 import { compilerVersion } from '../compiler/index.js';
 
 import { colorWanted, DEFAULT_MAX_ERRORS, output } from './output.js';
@@ -28,7 +29,7 @@ export const EXIT_USAGE = 2;
 
 /** Every command, in the order `rules --help` lists them. A new command adds one line here. */
 const COMMANDS: ((setExit: SetExit) => CommandModule<any, any>)[] = [
-  buildCommand, checkCommand, testCommand, runCommand, inspectCommand, targetsCommand,
+  buildCommand, checkCommand, testCommand, runCommand, inspectCommand, targetsCommand, verifyCommand,
   keygenCommand, bundleCommand, flashCommand, deviceCommand, portsCommand, boardCommand,
 ];
 
