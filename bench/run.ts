@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { compile, ruleTargets, type CompileResult } from '../compiler/index.js';
 import { loadTarget, type TargetProfile } from '../contract/targets.js';
 import type { Manifest } from '../contract/manifest.js';
-import { loadRule, loadRuleOnNode, validateArtifact, wasm3Version, type LoadedRule, type RuleIo } from '../engine/index.js';
+import { loadRule, loadRuleOnNode, validateArtifact, verifyModule, wasm3Version, type LoadedRule, type RuleIo } from '../engine/index.js';
 import { compileTwin } from './asc-batch.js';
 import { firmwareFootprint } from './firmware.js';
 import { mqttBench } from './mqtt.js';
@@ -367,14 +367,16 @@ async function tickCost(examples: Example[], quick: boolean): Promise<void> {
     const n = nsPerTick(s.onNode, manifest.periodMs, rounds, ticks);
     const load = usPerCall(() => loadRule(wasm, s.options).close(), rounds, loads);
     const validate = usPerCall(() => validateArtifact(wasm, manifest, s.profile), rounds, loads);
+    const limits = { claim: manifest.maxInstructionsPerTick, targetLimit: s.profile.maxInstructionsPerTick, floatingPoint: s.profile.floatingPoint };
+    const verify = usPerCall(() => verifyModule(wasm, limits), rounds, loads);
     s.onWasm3.close();
     s.onNode.close();
     rows.push([s.ex.name, s.target, String(manifest.maxInstructionsPerTick), fmt(w, 0), fmt(n, 0), fmt(w / n, 1),
-      fmt(load, 1), fmt(validate, 1)]);
+      fmt(load, 1), fmt(validate, 1), fmt(verify, 1)]);
   }
   console.log(`## Tick and load cost (wasm3 ${wasm3} binding vs Node ${process.version} WebAssembly)\n`);
   console.log(table(['rule', 'target', 'max instr/tick', 'wasm3 ns/tick', 'Node ns/tick', 'wasm3/Node',
-    'load on wasm3 (µs)', 'of which validation (µs)'], rows, ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r']));
+    'load on wasm3 (µs)', 'of which validation (µs)', 'of which verification (µs)'], rows, ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r']));
   console.log(`\nBoth backends go through the engine: capability checks on every host call, inputs from JS. Per rule, the` +
     ` best of ${rounds} rounds of ${ticks} ticks, after a warm-up of every rule; a load is \`loadRule\` (validation,` +
     ` then wasm3's parse and load) and close, best of ${rounds} rounds of ${loads}. ${os.cpus().length} CPUs,` +

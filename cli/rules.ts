@@ -15,57 +15,83 @@ import { bundleCommand } from './commands/bundle.js';
 import { flashCommand } from './commands/flash.js';
 import { deviceCommand } from './commands/device.js';
 import { portsCommand } from './commands/ports.js';
+import { verifyCommand } from './commands/verify.js';
 import { agentCommand } from './commands/agent.js';
 import { pushCommand } from './commands/push.js';
 import { statusCommand } from './commands/status.js';
 import { demoCommand } from './commands/demo.js';
 import { compilerVersion } from '../compiler/index.js';
 
+import { colorWanted, DEFAULT_MAX_ERRORS, output } from './output.js';
+import { escapeUnprintable } from './format.js';
+import type { SetExit } from './commands/shared.js';
+import type { CommandModule } from 'yargs';
+
 export const EXIT_OK = 0;
 export const EXIT_RULE_ERRORS = 1;
 export const EXIT_USAGE = 2;
 
+/** Every command, in the order `rules --help` lists them. A new command adds one line here. */
+const COMMANDS: ((setExit: SetExit) => CommandModule<any, any>)[] = [
+  buildCommand, checkCommand, testCommand, runCommand, inspectCommand, targetsCommand, verifyCommand,
+  keygenCommand, bundleCommand, flashCommand, deviceCommand, portsCommand, boardCommand,
+  agentCommand, pushCommand, statusCommand, demoCommand,
+];
+
 class UsageFailure extends Error {}
+
+/** An option given twice (`-t stm32 -t rpi`) arrives as an array: refused unless the option is a list. */
+function repeatedOption(argv: Record<string, unknown>, lists: Set<string>, booleans: Set<string>): string | null {
+  for (const [key, value] of Object.entries(argv)) {
+    if (key === '_' || key === '$0' || key.length === 1 || /[A-Z]/.test(key) || !Array.isArray(value)) continue;
+    if (lists.has(key) || booleans.has(key)) continue;
+    return `--${key} was given ${value.length} times (${value.map((v) => escapeUnprintable(String(v))).join(', ')}); give it once`;
+  }
+  return null;
+}
 
 async function main(argv: string[]): Promise<number> {
   let exitCode = EXIT_OK;
   const setExit = (code: number) => { exitCode = code; };
-  const parser = yargs(argv)
+  let parser = yargs(argv)
     .scriptName('rules')
-    .usage('$0 <command> [options]\n\nCompile IoT rules to WebAssembly, check them against a device target, and run them on wasm3.')
-    .version(compilerVersion())
-    .command(buildCommand(setExit))
-    .command(checkCommand(setExit))
-    .command(testCommand(setExit))
-    .command(runCommand(setExit))
-    .command(inspectCommand(setExit))
-    .command(targetsCommand(setExit))
-    .command(keygenCommand(setExit))
-    .command(bundleCommand(setExit))
-    .command(flashCommand(setExit))
-    .command(deviceCommand(setExit))
-    .command(portsCommand(setExit))
-    .command(boardCommand(setExit))
-    .command(agentCommand(setExit))
-    .command(pushCommand(setExit))
-    .command(statusCommand(setExit))
-    .command(demoCommand(setExit))
-    .demandCommand(1, 'name a command (rules --help lists them)')
+    .usage('$0 <command> [options]\n\nCompile IoT rules to WebAssembly, check them against a device target, and run them on wasm3.');
+  for (const command of COMMANDS) parser = parser.command(command(setExit));
+  parser = parser
+    .completion('completion', 'print a shell completion script (bash, zsh): rules completion >> ~/.bashrc')
+    .option('color', { type: 'boolean', describe: 'colour the output (default: on a terminal, unless NO_COLOR is set)' })
+    .option('max-errors', { type: 'number', default: DEFAULT_MAX_ERRORS, describe: 'diagnostics shown per file before "and N more" (0: all)' })
+    .middleware((args) => {
+      const options = (parser as unknown as { getOptions(): { array: string[]; boolean: string[] } }).getOptions();
+      const lists = new Set<string>(options.array);
+      const booleans = new Set<string>(options.boolean);
+      const repeated = repeatedOption(args, lists, booleans);
+      if (repeated) throw new UsageFailure(repeated);
+      const max = args['max-errors'] as number;
+      if (!Number.isInteger(max) || max < 0) throw new UsageFailure('--max-errors must be a whole number, 0 or more');
+      output.maxErrors = max;
+      output.color = colorWanted(args.color as boolean | undefined);
+    }, true)
+    .demandCommand(1, `name a command: ${COMMANDS.map((c) => String(c(setExit).command).split(' ')[0]).join(', ')}`)
     .strict()
     .help()
+    .alias('h', 'help')
+    .version(compilerVersion())
+    .alias('v', 'version')
     .wrap(Math.min(100, process.stdout.columns ?? 100))
     .exitProcess(false)
     .fail((message, error) => {
-      if (error && error.name !== 'YError') throw error;
+      // A message means yargs refused the options (or a check said why); an error alone is a bug.
+      if (!message && error && error.name !== 'YError' && !(error instanceof UsageFailure)) throw error;
       // Throwing stops yargs from running the command with half-validated options.
-      throw new UsageFailure(message ?? error?.message ?? 'invalid usage');
+      throw error instanceof UsageFailure ? error : new UsageFailure(message ?? error?.message ?? 'invalid usage');
     });
   try {
     await parser.parseAsync();
   } catch (e) {
     if (!(e instanceof UsageFailure)) throw e;
     // Bad options are the user's to fix: a message and exit code 2, never a stack trace.
-    process.stderr.write(`rules: ${e.message}\nRun \`rules --help\` for usage.\n`);
+    process.stderr.write(`rules: ${escapeUnprintable(e.message)} (see rules --help)\n`);
     return EXIT_USAGE;
   }
   return exitCode;
@@ -80,7 +106,10 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
 main(hideBin(process.argv)).then(
   (code) => { process.exitCode = code; },
   (error: unknown) => {
-    process.stderr.write(`rules: internal error: ${(error as Error)?.stack ?? String(error)}\nPlease report this.\n`);
+    // A bug in rules itself: one line, and the stack only when asked for (RULES_DEBUG=1).
+    const detail = process.env.RULES_DEBUG ? `\n${(error as Error)?.stack ?? String(error)}` : '';
+    process.stderr.write(`rules: internal error: ${(error as Error)?.message ?? String(error)}${detail}\n` +
+      'Please report this, with the command you ran (RULES_DEBUG=1 shows the details).\n');
     process.exitCode = EXIT_USAGE;
   },
 );

@@ -1,6 +1,6 @@
 // Builds many rule files for one target: reads sources, compiles each, refuses two rules with
 // one name, and writes each artifact and manifest atomically (temp file, then rename).
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compile, analyze, type CompileResult } from './index.js';
 import { manifestJson } from '../contract/manifest.js';
@@ -25,8 +25,9 @@ export interface BuildOutcome {
   result: CompileResult;
   wasmPath?: string;
   manifestPath?: string;
-  /** Set when the file could not be read. */
+  /** Set when the file could not be read, or is not a rule's text: the message, and its code. */
   readError?: string;
+  readErrorCode?: 'E0001' | 'E0002' | 'E0003';
   /** Set when the rule is not written for this target and was skipped: why, in one line. */
   skipped?: string;
 }
@@ -36,13 +37,13 @@ export async function buildRules(files: string[], options: BuildOptions): Promis
   const byName = new Map<string, string>();
   const written = new Set<string>();
   for (const [i, file] of files.entries()) {
-    let source: string;
-    try {
-      source = readFileSync(file, 'utf8');
-    } catch (e) {
-      outcomes.push({ result: { file, source: '', target: options.target, diagnostics: [] }, readError: (e as Error).message });
+    const read = readRuleSource(file);
+    if ('error' in read) {
+      outcomes.push({ result: { file, source: '', target: options.target, diagnostics: [] }, readError: read.error, readErrorCode: read.code });
+      options.onProgress?.(i + 1, files.length);
       continue;
     }
+    const { source } = read;
     const compileOptions = { target: options.target, file, ruleVersion: options.ruleVersion };
     const result = options.checkOnly ? analyze(source, compileOptions) : await compile(source, compileOptions);
     const name = result.program?.header?.name;
@@ -82,6 +83,47 @@ export async function buildRules(files: string[], options: BuildOptions): Promis
     options.onProgress?.(i + 1, files.length);
   }
   return outcomes;
+}
+
+/** The largest rule file read: far above any rule that fits a target, far below what takes long to refuse. */
+export const MAX_SOURCE_BYTES = 256 * 1024;
+
+/**
+ * Reads a rule file, refusing before any compiling what cannot be a rule: a file too big (E0003),
+ * or bytes that are not UTF-8 text (E0002: NUL bytes, invalid UTF-8, or mostly control characters).
+ */
+export function readRuleSource(file: string): { source: string } | { error: string; code: 'E0001' | 'E0002' | 'E0003' } {
+  let bytes: Buffer;
+  try {
+    const size = statSync(file).size;
+    if (size > MAX_SOURCE_BYTES) {
+      return { code: 'E0003', error: `the file is ${size} bytes; a rule file may be at most ${MAX_SOURCE_BYTES} bytes (256 KiB)` };
+    }
+    bytes = readFileSync(file);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    return { code: 'E0001', error: `cannot read the file: ${err.code ?? err.message}` };
+  }
+  if (bytes.length > MAX_SOURCE_BYTES) {
+    return { code: 'E0003', error: `the file is over ${MAX_SOURCE_BYTES} bytes; a rule file may be at most ${MAX_SOURCE_BYTES} bytes (256 KiB)` };
+  }
+  const nul = bytes.indexOf(0);
+  if (nul >= 0) return { code: 'E0002', error: `not a text file: it has a NUL byte at offset ${nul}` };
+  let source: string;
+  try {
+    source = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return { code: 'E0002', error: 'not a text file: it is not valid UTF-8' };
+  }
+  let control = 0;
+  for (let i = 0; i < source.length; i++) {
+    const c = source.charCodeAt(i);
+    if ((c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d && c !== 0x0c) || c === 0x7f) control++;
+  }
+  if (control > 8 && control * 100 > source.length) {
+    return { code: 'E0002', error: `not a text file: ${control} of its ${source.length} characters are control characters` };
+  }
+  return { source: source.charCodeAt(0) === 0xfeff ? source.slice(1) : source };
 }
 
 function writeAtomically(path: string, data: Uint8Array | string): void {

@@ -447,15 +447,14 @@ class ModuleBuilder {
     const local = this.addLocal(ctx, 'int');
     ctx.locals.set(sym.id, local);
     const label = this.loopLabel(sym.to - sym.from + 1);
-    // Test before the increment so that a bound of INT_MAX cannot wrap into an endless loop.
+    // The canonical counted loop (device-abi.md §4.5) that hosts verify: the step and the only back edge at the
+    // end. The bound wraps when `to` is INT_MAX, and the wrapped comparison still ends the loop after the last trip.
     return m.block(null, [
       m.local.set(local, m.i32.const(sym.from)),
       m.loop(label, m.block(null, [
         this.block(s.body, ctx),
-        m.if(m.i32.ne(m.local.get(local, this.i32), m.i32.const(sym.to)), m.block(null, [
-          m.local.set(local, m.i32.add(m.local.get(local, this.i32), m.i32.const(1))),
-          m.br(label),
-        ])),
+        m.br(label, m.i32.ne(m.local.tee(local, m.i32.add(m.local.get(local, this.i32), m.i32.const(1)), this.i32),
+          m.i32.const((sym.to + 1) | 0))),
       ])),
     ]);
   }

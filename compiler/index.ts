@@ -8,11 +8,11 @@ import { lex } from './lexer.js';
 import { parse } from './parser.js';
 import { check, type CheckedRule } from './checker.js';
 import { generate, type StateSlot } from './codegen.js';
-import { loadTarget, type TargetProfile } from '../contract/targets.js';
+import { loadTarget, targetNames, type TargetProfile } from '../contract/targets.js';
 import { COMPILER_NAME, type Manifest } from '../contract/manifest.js';
 import { ABI_VERSION, sha256Hex } from '../contract/abi.js';
 import { parseWasmModule } from '../contract/wasm-module.js';
-import type { Program } from './ast.js';
+import { allExpressions, allStatements, ownExpressions, type Program, type Stmt } from './ast.js';
 
 export { wasmToText } from './codegen.js';
 
@@ -81,6 +81,19 @@ export async function compile(source: string, options: CompileOptions): Promise<
   const { rule, target } = result;
   const diagnostics = new Diagnostics();
   diagnostics.items.push(...result.diagnostics);
+  // Refused before binaryen runs: code generation and the size notes grow with the rule, and a
+  // rule this large could never fit anywhere, so any input fails or builds within seconds.
+  const operations = codeOperations(rule);
+  const limit = maxOperations();
+  if (operations > limit) {
+    diagnostics.error('E0509', rule.header.nameSpan,
+      `rule \`${rule.header.name}\` is too large for any target: its code has ${operations} operations; ` +
+      `the largest target takes ${largestArtifactBytes()} bytes, and no rule of more than ${limit} operations fits that`,
+      'split the rule into several smaller rules');
+    result.diagnostics = diagnostics.sorted();
+    result.rule = undefined;
+    return result;
+  }
   const code = await generate(rule, { maxBytes: target.maxArtifactBytes, maxInstructions: target.maxInstructionsPerTick });
   const header = rule.header;
   if (code.maxInstructionsPerTick > target.maxInstructionsPerTick) {
@@ -117,6 +130,29 @@ export async function compile(source: string, options: CompileOptions): Promise<
   return result;
 }
 
+/**
+ * The operations of the code that reaches the artifact: statements, and expressions that do not
+ * fold to a constant, in `on tick` and the functions (tests are not part of the artifact; a loop
+ * body counts once). Each costs at least a byte or so of code, hence the limit below.
+ */
+export function codeOperations(rule: CheckedRule): number {
+  return [rule.tick.body, ...rule.fns.map((f) => f.body)]
+    .reduce((sum, block) => sum + block.statements.reduce((n, s) => n + statementOperations(s), 0), 0);
+}
+
+/** Bytes of the largest target's artifact cap. */
+function largestArtifactBytes(): number {
+  return Math.max(...targetNames().map((n) => loadTarget(n).maxArtifactBytes));
+}
+
+/** Operations per byte no real rule comes near (measured rules emit 2 to 3 bytes per operation). */
+const OPERATIONS_PER_BYTE = 4;
+
+/** The most operations a rule may have before it is refused as too large for any target (E0509). */
+export function maxOperations(): number {
+  return OPERATIONS_PER_BYTE * largestArtifactBytes();
+}
+
 /** Where the bytes of an oversized artifact go: sections, then functions by body size. */
 function sizeNotes(wasm: Uint8Array): string[] {
   const parsed = parseWasmModule(wasm);
@@ -131,6 +167,17 @@ function sizeNotes(wasm: Uint8Array): string[] {
   return notes;
 }
 
+const MEASURED_STATEMENTS = 8;
+
+function statementOperations(statement: Stmt): number {
+  let ops = 0;
+  for (const s of allStatements([statement])) {
+    ops++;
+    for (const e of ownExpressions(s)) for (const x of allExpressions(e)) if (x.constant === undefined) ops++;
+  }
+  return ops;
+}
+
 /**
  * The statements of `on tick` that cost the most: the artifact is rebuilt without each one in
  * turn (a `let` stays, since later statements use it), and the difference in size is its cost.
@@ -138,8 +185,11 @@ function sizeNotes(wasm: Uint8Array): string[] {
 async function statementCosts(rule: CheckedRule, source: string, fullSize: number): Promise<string[]> {
   const statements = rule.tick.body.statements;
   const costs: { line: number; text: string; bytes: number }[] = [];
+  // Rebuilding costs a code generation each: only the biggest statements are measured, so this stays linear.
+  const measured = new Set([...statements.entries()].filter(([, s]) => s.kind !== 'let')
+    .map(([i, s]) => ({ i, ops: statementOperations(s) })).sort((a, b) => b.ops - a.ops).slice(0, MEASURED_STATEMENTS).map((x) => x.i));
   for (const [i, s] of statements.entries()) {
-    if (s.kind === 'let') continue;
+    if (!measured.has(i)) continue;
     const without = { ...rule, tick: { ...rule.tick, body: { ...rule.tick.body, statements: statements.filter((_, j) => j !== i) } } };
     const code = await generate(without, { maxBytes: Infinity, maxInstructions: Infinity });
     const firstLine = source.slice(s.span.start, s.span.end).split('\n')[0].trim();

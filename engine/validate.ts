@@ -1,9 +1,10 @@
 // Install-time validation of a rule artifact against its manifest and the host's target profile
-// (device-abi.md, "What a host must do", item 1; the bundle signature is checked elsewhere).
+// (device-abi.md §4.1, and the module verifier of §4.5; the bundle signature is checked elsewhere).
 import { ABI_IMPORTS, ABI_VERSION, RUN_EXPORT, RUN_TYPE, sha256Hex, type ImportName } from '../contract/abi.js';
 import type { Manifest } from '../contract/manifest.js';
 import type { TargetProfile } from '../contract/targets.js';
 import { describeFuncType, mvpProblems, parseWasmModule, type FuncType, type WasmModule } from '../contract/wasm-module.js';
+import { verifyModule } from './verify.js';
 
 const sameType = (a: FuncType, b: FuncType) =>
   a.params.length === b.params.length && a.results.length === b.results.length &&
@@ -188,7 +189,24 @@ function checkShape(m: WasmModule, manifest: Manifest, target: TargetProfile, pr
   }
 }
 
-/** Full type checking of the function bodies, delegated to V8's validator (wasm3 assumes valid input). */
+/**
+ * The module verifier (§4.5): typing within the ABI's subset, counted loops only, and the worst-case instructions
+ * per tick within the manifest's claim and the target's limit. wasm3 cannot meter a tick, so this is what makes a
+ * rule return.
+ */
+function checkVerified(bytes: Uint8Array, manifest: Manifest, target: TargetProfile, problems: string[]): boolean {
+  const claim = manifest.maxInstructionsPerTick;
+  if (!Number.isInteger(claim) || claim < 0) {
+    problems.push(`the manifest's maxInstructionsPerTick must be a non-negative integer, not ${JSON.stringify(claim)}`);
+    return false;
+  }
+  const verdict = verifyModule(bytes, { claim, targetLimit: target.maxInstructionsPerTick, floatingPoint: target.floatingPoint });
+  if (verdict.ok) return true;
+  problems.push(`the verifier refuses the module (${verdict.refusal.code}): ${verdict.refusal.message}`);
+  return false;
+}
+
+/** A second opinion on typing from V8's validator, after the verifier's (wasm3 assumes valid input). */
 function checkWellTyped(bytes: Uint8Array, problems: string[]): void {
   try {
     new WebAssembly.Module(new Uint8Array(bytes));
@@ -219,10 +237,13 @@ export function validateArtifact(bytes: Uint8Array, manifest: Manifest, target: 
     return problems;
   }
   const m = parsed.module;
+  const before = problems.length;
   problems.push(...mvpProblems(m));
   checkShape(m, manifest, target, problems);
   checkImports(m, manifest, problems);
   checkExports(m, problems);
-  checkWellTyped(bytes, problems);
+  // The verifier checks the module's shape again, from the bytes alone; the checks above already said what is
+  // wrong with it, against the manifest too, so the verifier speaks only about what they do not cover.
+  if (problems.length === before && checkVerified(bytes, manifest, target, problems)) checkWellTyped(bytes, problems);
   return problems;
 }

@@ -1,7 +1,12 @@
 // Drives a compiled rule by hand, step by step, on an engine: the library behind `rules run`.
+// Inputs are checked like a test's readings (declared, in range), and each step reports what the
+// rule did: writes, state values, the returned delay, and why a tick did nothing.
 import type { CompileResult } from '../compiler/index.js';
+import { SourceMap } from '../compiler/diagnostics.js';
 import { loadRuleOn, type EngineBackend } from '../engine/engine.js';
+import { sensorChannel } from '../contract/targets.js';
 import { SimulatedBoard } from './board.js';
+import { RuleInterpreter } from './interpreter.js';
 
 export interface Step {
   now: number;
@@ -15,6 +20,12 @@ export interface StepOutcome {
   /** Pins written during the step, with the last level written. */
   writes: Record<string, number>;
   returned: number;
+  /** Each state by name after the step; null for one the compiler removed because nothing reads it. */
+  state: Record<string, number | null>;
+  /** Readings outside their channel's range, given and as the host hands them to the rule (saturated). */
+  saturated: Record<string, { given: number; value: number }>;
+  /** Why the tick did nothing (no write, no state change); absent when it did something. */
+  idle?: string;
 }
 
 export class StepsError extends Error {}
@@ -22,21 +33,22 @@ export class StepsError extends Error {}
 /** Checks the shape of a steps file; throws StepsError with the first problem. */
 export function parseSteps(json: unknown): Step[] {
   if (!Array.isArray(json)) throw new StepsError('the steps file must hold a JSON array of steps');
+  if (json.length > MAX_STEPS) throw new StepsError(`the steps file has ${json.length} steps; at most ${MAX_STEPS} are run`);
   return json.map((raw, i) => {
     const where = `step ${i}`;
-    if (typeof raw !== 'object' || raw === null) throw new StepsError(`${where} must be an object`);
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new StepsError(`${where} must be an object`);
     const s = raw as Record<string, unknown>;
     for (const key of Object.keys(s)) {
       if (!['now', 'sensors', 'gpio'].includes(key)) throw new StepsError(`${where}: unknown key "${key}" (use now, sensors, gpio)`);
     }
-    if (!Number.isInteger(s.now)) throw new StepsError(`${where}: "now" must be an integer number of milliseconds`);
+    if (!isInt32(s.now)) throw new StepsError(`${where}: "now" must be an integer number of milliseconds (32-bit)`);
     const table = (key: 'sensors' | 'gpio') => {
       const t = s[key];
       if (t === undefined) return undefined;
       if (typeof t !== 'object' || t === null || Array.isArray(t)) throw new StepsError(`${where}: "${key}" must be an object such as {"0": 29000}`);
       for (const [k, v] of Object.entries(t)) {
-        if (!/^\d+$/.test(k)) throw new StepsError(`${where}: "${key}" key "${k}" is not a ${key === 'gpio' ? 'pin' : 'channel'} number`);
-        if (!Number.isInteger(v)) throw new StepsError(`${where}: ${key}.${k} must be an integer`);
+        if (!/^\d{1,9}$/.test(k)) throw new StepsError(`${where}: "${key}" key "${k}" is not a ${key === 'gpio' ? 'pin' : 'channel'} number`);
+        if (!isInt32(v)) throw new StepsError(`${where}: ${key}.${k} must be an integer (32-bit)`);
       }
       return t as Record<string, number>;
     };
@@ -44,25 +56,115 @@ export function parseSteps(json: unknown): Step[] {
   });
 }
 
+/** At most this many ticks or steps in one run: enough to watch a rule, too few to hang. */
+export const MAX_STEPS = 100_000;
+
+function isInt32(v: unknown): v is number {
+  return Number.isInteger(v) && (v as number) >= -2147483648 && (v as number) <= 2147483647;
+}
+
+/**
+ * Checks inputs against the rule, as `rules test` checks a test's readings: only declared
+ * sensor channels and input pins, levels 0 or 1, readings within the channel's range unless
+ * `saturate` (then they are clamped as the host would, and reported). Throws StepsError.
+ */
+export function checkInputs(result: CompileResult, step: Step, saturate: boolean): Record<string, number> {
+  const rule = result.rule!;
+  const caps = rule.capabilities;
+  for (const [key, value] of Object.entries(step.gpio ?? {})) {
+    const pin = Number(key);
+    if (caps.gpio_out.includes(pin)) {
+      throw new StepsError(`gpio ${pin} is an output of rule \`${rule.header.name}\`; only input pins (${list(caps.gpio_in)}) can be set`);
+    }
+    if (!caps.gpio_in.includes(pin)) {
+      throw new StepsError(`rule \`${rule.header.name}\` does not declare gpio_in(${pin}); its input pins: ${list(caps.gpio_in)}`);
+    }
+    if (value !== 0 && value !== 1) throw new StepsError(`gpio ${pin} = ${value}: an input pin is 0 or 1`);
+  }
+  const saturated: Record<string, number> = {};
+  for (const [key, value] of Object.entries(step.sensors ?? {})) {
+    const channel = Number(key);
+    if (!caps.sensor.includes(channel)) {
+      throw new StepsError(`rule \`${rule.header.name}\` does not declare sensor(${channel}); its channels: ${list(caps.sensor)}`);
+    }
+    const info = sensorChannel(result.target, channel);
+    if (info && (value < info.min || value > info.max)) {
+      if (!saturate) {
+        throw new StepsError(`sensor ${channel} = ${value} is outside the channel's range ${info.min}..${info.max} (${info.unit}) on ${result.target.name}; ` +
+          'hosts saturate such readings: --saturate does the same and says so');
+      }
+      saturated[key] = Math.min(info.max, Math.max(info.min, value));
+    }
+  }
+  return saturated;
+}
+
+function list(numbers: number[]): string {
+  return numbers.length ? numbers.join(', ') : 'none';
+}
+
 /** One loaded instance of a rule on a simulated board; state carries from step to step. */
 export class Simulation {
   private readonly board = new SimulatedBoard();
   private readonly loaded;
+  /** Runs beside the engine only to evaluate `requires` lines, to say why a tick did nothing. */
+  private readonly interpreter;
   private count = 0;
 
-  constructor(result: CompileResult, backend: EngineBackend = 'wasm3') {
+  constructor(private readonly result: CompileResult, backend: EngineBackend = 'wasm3', private readonly saturate = false) {
     const artifact = result.artifact!;
     this.loaded = loadRuleOn(backend, artifact.wasm, { manifest: artifact.manifest, target: result.target, io: this.board.io() });
+    this.interpreter = new RuleInterpreter(result.rule!);
   }
 
   step(step: Step): StepOutcome {
-    for (const [ch, v] of Object.entries(step.sensors ?? {})) this.board.sensors.set(Number(ch), v);
+    const clamped = checkInputs(this.result, step, this.saturate);
+    const saturated: StepOutcome['saturated'] = {};
+    for (const [ch, v] of Object.entries(step.sensors ?? {})) {
+      // The board holds what the host reads; the host saturates (device-abi.md), so the rule sees clamped values.
+      this.board.sensors.set(Number(ch), clamped[ch] ?? v);
+      if (clamped[ch] !== undefined) saturated[ch] = { given: v, value: clamped[ch] };
+    }
     for (const [pin, v] of Object.entries(step.gpio ?? {})) this.board.inputs.set(Number(pin), v);
     this.board.clearWrites();
+    const before = this.stateValues();
     const returned = this.loaded.run(step.now);
     const writes: Record<string, number> = {};
     for (const [pin, level] of this.board.writes) writes[String(pin)] = level;
-    return { step: this.count++, now: step.now, writes, returned };
+    const state = this.stateValues();
+    const outcome: StepOutcome = { step: this.count++, now: step.now, writes, returned, state, saturated };
+    const changed = Object.keys(state).some((k) => state[k] !== before[k]);
+    if (Object.keys(writes).length === 0 && !changed) outcome.idle = this.whyIdle(step.now, returned);
+    return outcome;
+  }
+
+  private stateValues(): Record<string, number | null> {
+    const out: Record<string, number | null> = {};
+    for (const slot of this.result.artifact!.stateSlots) {
+      out[slot.name] = slot.global !== null ? this.loaded.getGlobal(slot.global) : slot.assigned ? null : slot.initial;
+    }
+    return out;
+  }
+
+  /** A failed `requires` line, named with the values it saw; else the tick simply had nothing to do. */
+  private whyIdle(now: number, returned: number): string {
+    const rule = this.result.rule!;
+    const ctx = {
+      stateValue: () => 0,
+      sensor: (ch: number) => this.board.sensors.get(ch) ?? 0,
+      gpio: (pin: number) => (this.board.inputs.get(pin) ? 1 : 0),
+      now: now | 0, result: 0,
+    };
+    const map = new SourceMap(this.result.source);
+    for (const req of rule.header.requires) {
+      if (!this.interpreter.evaluate(req, ctx)) {
+        return `requires on line ${req.span.line} does not hold (${map.lineText(req.span.line).trim()}): the tick skipped its body`;
+      }
+    }
+    if (returned < 0) return `the rule returned ${returned}: an assumption failed`;
+    return rule.capabilities.gpio_out.length === 0 && rule.states.length === 0
+      ? 'the rule has no outputs and no state'
+      : 'no pin was written and no state changed: the conditions that drive them did not hold';
   }
 
   close(): void {

@@ -49,9 +49,17 @@ test.serial('a bundle installed over SMP runs on the board, drives its output, a
     t.true(status.ticks > 0);
     t.deepEqual(status.sat, [[0, 0]]);
 
+    board.send('status');
+    const line = await board.waitFor((e) => e.event === 'status');
+    t.like(line, { rule: 'fan_control', version: 2, state: 'running', saturated: 0, assumptionsFailed: 0, error: '' });
+    await board.waitFor((e) => e.event === 'status-end' && e.rules === 1);
+
     t.deepEqual(await smp.request(2, 64, 2, { name: 'fan_control' }), {});
     t.deepEqual((await smp.request(0, 64, 1, {})).rules, []);
     t.deepEqual((await smp.request(0, 64, 3, { name: 'fan_control' })).err, { group: 64, rc: 13 });
+    board.send('quit');
+    if (board.process.exitCode === null) await new Promise((resolve) => board.process.once('exit', resolve));
+    t.is(board.process.exitCode, 0);
   } finally {
     smp.close();
     await board.stop();
@@ -128,4 +136,19 @@ test('rules board refuses a key file that is not a public key, with exit code 2'
     { encoding: 'utf8' });
   t.is(r.status, 2);
   t.regex(r.stderr, /is not a rules public key/);
+});
+
+test('regression: rules board never deletes a file at --link that is not a symlink', async (t) => {
+  const { spawnSync } = await import('node:child_process');
+  const { existsSync, writeFileSync } = await import('node:fs');
+  const { cliPath } = await import('./support/paths.js');
+  const dir = mkdtempSync(join(tmpdir(), 'rules-cli-board-'));
+  const file = join(dir, 'precious.txt');
+  writeFileSync(file, 'keep me');
+  const r = spawnSync(process.execPath, [cliPath, 'board', '--link', file, '--trust', join(bundleVectors, 'trusted.pub'), '--state', dir],
+    { encoding: 'utf8' });
+  t.is(r.status, 2);
+  t.regex(r.stderr, /exists and is not a symlink/);
+  t.true(existsSync(file));
+  t.is(readFileSync(file, 'utf8'), 'keep me');
 });

@@ -222,9 +222,9 @@ test('run prints each tick, and --steps --json prints one JSON line per step', (
   t.is(s.code, 0, s.stderr);
   const lines = s.stdout.trim().split('\n').map((l) => JSON.parse(l));
   t.deepEqual(lines, [
-    { step: 0, now: 0, writes: { 17: 1 }, returned: 0 },
-    { step: 1, now: 500, writes: { 17: 1 }, returned: 0 },
-    { step: 2, now: 1000, writes: { 17: 0 }, returned: 0 },
+    { step: 0, now: 0, writes: { 17: 1 }, returned: 0, state: {}, saturated: {} },
+    { step: 1, now: 500, writes: { 17: 1 }, returned: 0, state: {}, saturated: {} },
+    { step: 2, now: 1000, writes: { 17: 0 }, returned: 0, state: {}, saturated: {} },
   ]);
   writeFileSync(join(dir, 'bad-steps.json'), '[{"now": "soon"}]');
   const bad = rules(['run', 'fan.rule', '-t', 'rpi', '--steps', 'bad-steps.json'], { cwd: dir });
@@ -261,4 +261,52 @@ test('the examples build for a folder on every target, skipping those not writte
     const r = rules(['check', join(process.cwd(), 'rules'), '-t', target], { cwd: dir });
     t.is(r.code, 0, `${target}: ${r.stdout}${r.stderr}`);
   }
+});
+
+const COUNTER = `rule counter
+uses sensor(0), gpio_in(4), gpio_out(17)
+every 1s
+requires sensor(0) >= 0
+
+state seen = 0
+
+on tick {
+  if gpio(4) == 1 {
+    seen = seen + 1
+    gpio(17) = seen > 1
+    return 250
+  }
+}
+`;
+
+test('run shows state values, the returned delay, saturated readings, and why a tick did nothing', (t) => {
+  const dir = workspace({ 'counter.rule': COUNTER, 'steps.json': JSON.stringify([
+    { now: 0, sensors: { 0: 10 }, gpio: { 4: 1 } },
+    { now: 250, gpio: { 4: 0 } },
+    { now: 1250, sensors: { 0: -5 }, gpio: { 4: 1 } },
+  ]) });
+  const r = rules(['run', 'counter.rule', '-t', 'rpi', '--sensor', '0=10', '--gpio', '4=1', '--ticks', '2'], { cwd: dir });
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stdout, /^tick 0 at 0 ms: gpio\(17\) = 0; returned 250 ms; state seen = 1$/m);
+  t.regex(r.stdout, /^tick 1 at 250 ms: gpio\(17\) = 1; returned 250 ms; state seen = 2$/m);
+  const s = rules(['run', 'counter.rule', '-t', 'rpi', '--steps', 'steps.json', '--json'], { cwd: dir });
+  t.is(s.code, 0, s.stderr);
+  const [first, idle, skipped] = s.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  t.deepEqual(first.state, { seen: 1 });
+  t.is(first.returned, 250);
+  t.is(first.idle, undefined);
+  t.regex(idle.idle, /no pin was written and no state changed/);
+  t.regex(skipped.idle, /requires on line 4 does not hold \(requires sensor\(0\) >= 0\)/);
+  t.deepEqual(skipped.state, { seen: 1 });
+  const text = rules(['run', 'counter.rule', '-t', 'rpi', '--sensor', '0=-5', '--gpio', '4=1'], { cwd: dir });
+  t.regex(text.stdout, /^  did nothing: requires on line 4 does not hold/m);
+  // Out of range: refused like a test's reading, or saturated as hosts do when asked, and said so.
+  const refused = rules(['run', 'counter.rule', '-t', 'rpi', '--sensor', '0=200000'], { cwd: dir });
+  t.is(refused.code, 2);
+  t.regex(refused.stderr, /sensor 0 = 200000 is outside the channel's range -40000\.\.125000/);
+  const saturated = rules(['run', 'counter.rule', '-t', 'rpi', '--sensor', '0=200000', '--gpio', '4=1', '--saturate'], { cwd: dir });
+  t.is(saturated.code, 0, saturated.stderr);
+  t.regex(saturated.stdout, /note: sensor 0 = 200000 is outside its range: the rule saw 125000 \(saturated\)/);
+  const json = rules(['run', 'counter.rule', '-t', 'rpi', '--sensor', '0=200000', '--saturate', '--json'], { cwd: dir });
+  t.deepEqual(JSON.parse(json.stdout).saturated, { 0: { given: 200000, value: 125000 } });
 });

@@ -78,17 +78,16 @@ test('both backends agree on traps and recover the same way', (t) => {
   t.is(a.outcome, 'trap: [trap] host function failed');
 });
 
-test('unbounded recursion traps as a stack overflow on both backends instead of crashing', (t) => {
+test('unbounded recursion is refused at load on both backends, before it could overflow a stack', (t) => {
   const { i32 } = binaryen;
   const recursive = build((m) => {
     const deeper = m.call('run', [m.i32.add(m.local.get(0, i32), m.i32.const(1))], i32);
     m.addFunction('run', i32, i32, [], m.i32.add(deeper, m.i32.const(1)));
     m.addFunctionExport('run', 'run');
   });
-  const pair = loadBoth(recursive, {});
-  const outcome = tick(pair.wasm3, 0, {});
-  t.deepEqual(outcome, { outcome: 'trap: [trap] stack overflow', globals: [] });
-  t.deepEqual(tick(pair.node, 0, {}), outcome);
+  const error = t.throws(() => loadBoth(recursive, {}), { instanceOf: RuleRejected });
+  t.regex(error!.message, /verifier refuses the module \(recursion\): function 0, offset 0x[0-9a-f]+: the call to function 0 is recursive/);
+  t.throws(() => loadRuleOnNode(recursive, { manifest: manifestFor(recursive), target: rpi, io: recordingIo() }), { instanceOf: RuleRejected });
 });
 
 test('both backends agree on GPIO echo and plain arithmetic', (t) => {

@@ -189,11 +189,13 @@ test('size, hash and target must match the manifest and the target cap', (t) => 
   t.deepEqual(problemsOf(big, {}, rpi), []);
 });
 
-test('bodies that do not type-check are refused (V8 validates what wasm3 would trust)', (t) => {
-  const returnsI64 = handRule([0x42, 0x00]); // i64.const 0 where run must return i32
-  refusedFor(t, problemsOf(returnsI64), /not valid WebAssembly: .*/);
+test('bodies that do not type-check are refused by the verifier, before wasm3 would trust them', (t) => {
+  const returnsF32 = handRule([0x43, 0, 0, 0, 0]); // f32.const 0 where run must return i32
+  refusedFor(t, problemsOf(returnsF32), /verifier refuses the module \(type\): function 0, offset 0x[0-9a-f]+: `end`: expected i32 on the stack, found f32/);
+  const returnsI64 = handRule([0x42, 0x00]); // i64.const 0: outside the ABI's subset
+  refusedFor(t, problemsOf(returnsI64), /verifier refuses the module \(opcode\): .*i64\.const/);
   const badLocal = handRule([0x20, 0x05]); // local.get 5: no such local
-  refusedFor(t, problemsOf(badLocal), /not valid WebAssembly/);
+  refusedFor(t, problemsOf(badLocal), /verifier refuses the module \(type\): .*there is no local 5/);
 });
 
 test('a malformed manifest is reported, not thrown', (t) => {

@@ -1,6 +1,6 @@
 // `rules build <files or dirs...> --target T [--out DIR] [--json]`: compile rules to artifacts and manifests.
 import type { CommandModule } from 'yargs';
-import { collectRuleFileSet } from '../files.js';
+import { collectRuleFileSet, prepareOutputDir } from '../files.js';
 import { loadTarget } from '../../contract/targets.js';
 import { join } from 'node:path';
 import { buildRules, hasErrors } from '../../compiler/build.js';
@@ -28,6 +28,7 @@ export function buildCommand(setExit: SetExit): CommandModule<object, BuildArgs>
       const target = loadTarget(args.target);
       const { files, fromFolders } = collectRuleFileSet(args.paths);
       const outDir = args.out ?? join('build', target.name);
+      prepareOutputDir(outDir);
       const progress = new Progress(files.length, 'building', args.json);
       const outcomes = await buildRules(files, {
         target, outDir, ruleVersion: args.ruleVersion, skipOtherTargets: fromFolders, onProgress: (done) => progress.update(done),

@@ -3,7 +3,8 @@ import type { CommandModule } from 'yargs';
 import { readFileSync } from 'node:fs';
 import { parseWasmModule, describeFuncType } from '../../contract/wasm-module.js';
 import { wasmToText } from '../../compiler/index.js';
-import { UsageError } from '../files.js';
+import { describeFileError, UsageError } from '../files.js';
+import { escapeUnprintable } from '../format.js';
 import { guarded, withJson, type SetExit } from './shared.js';
 
 export function inspectCommand(setExit: SetExit): CommandModule<object, { file: string; json: boolean }> {
@@ -16,11 +17,11 @@ export function inspectCommand(setExit: SetExit): CommandModule<object, { file: 
       try {
         bytes = readFileSync(args.file);
       } catch (e) {
-        throw new UsageError(`cannot read ${args.file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+        throw new UsageError(`cannot read ${args.file}: ${describeFileError((e as NodeJS.ErrnoException).code)}`);
       }
       const parsed = parseWasmModule(bytes);
       if (!parsed.ok) {
-        process.stderr.write(`${args.file}: error: not a valid WebAssembly module: ${parsed.error}\n`);
+        process.stderr.write(`${escapeUnprintable(args.file)}: error: not a valid WebAssembly module: ${escapeUnprintable(parsed.error)}\n`);
         return 1;
       }
       const m = parsed.module;

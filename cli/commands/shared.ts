@@ -2,8 +2,9 @@
 // and printing diagnostics as text or JSON.
 import type { Argv } from 'yargs';
 import { targetNames, TargetError } from '../../contract/targets.js';
-import { UsageError } from '../files.js';
-import { diagnosticToJson, formatDiagnostic } from '../format.js';
+import { describeFileError, knownFileError, UsageError } from '../files.js';
+import { diagnosticToJson, escapeUnprintable, formatDiagnostic, plural } from '../format.js';
+import { output, paint } from '../output.js';
 import type { BuildOutcome } from '../../compiler/build.js';
 
 export type SetExit = (code: number) => void;
@@ -21,13 +22,25 @@ export function withJson<T>(y: Argv<T>) {
   return y.option('json', { type: 'boolean', default: false, describe: 'print machine-readable JSON' });
 }
 
+/** "cannot open build/x.wasm: permission denied" for a file system error; null for anything else. */
+export function fileErrorMessage(e: unknown): string | null {
+  const err = e as NodeJS.ErrnoException;
+  if (!(err instanceof Error) || typeof err.code !== 'string' || !knownFileError(err.code)) return null;
+  const what = err.syscall ? `cannot ${err.syscall.replace(/^(open|mkdir|rename|unlink|rmdir|write|read|scandir|stat|lstat)$/, (m) => ({
+    open: 'open', mkdir: 'create the folder', rename: 'rename', unlink: 'remove', rmdir: 'remove the folder', write: 'write',
+    read: 'read', scandir: 'list the folder', stat: 'read', lstat: 'read',
+  } as Record<string, string>)[m])}` : 'file error';
+  return `${what}${err.path ? ` ${err.path}` : ''}: ${describeFileError(err.code)}`;
+}
+
 /** Runs a command body, turning usage and environment problems into a message and exit code 2. */
 export async function guarded(setExit: SetExit, body: () => Promise<number> | number): Promise<void> {
   try {
     setExit(await body());
   } catch (e) {
-    if (e instanceof UsageError || e instanceof TargetError) {
-      process.stderr.write(`rules: ${e.message}\n`);
+    const fileError = fileErrorMessage(e);
+    if (e instanceof UsageError || e instanceof TargetError || fileError !== null) {
+      process.stderr.write(`rules: ${escapeUnprintable(fileError ?? (e as Error).message)}\n`);
       setExit(2);
       return;
     }
@@ -35,21 +48,37 @@ export async function guarded(setExit: SetExit, body: () => Promise<number> | nu
   }
 }
 
+/** A file's diagnostics on stderr: errors first up to --max-errors, then "and N more". */
 export function printDiagnostics(outcome: BuildOutcome): void {
   const { result } = outcome;
   if (outcome.readError) {
-    process.stderr.write(`${result.file}: error: cannot read the file: ${outcome.readError}\n`);
+    process.stderr.write(`${escapeUnprintable(result.file)}: ${paint(`error[${outcome.readErrorCode ?? 'E0001'}]`, 'red', 'bold')}: ${escapeUnprintable(outcome.readError)}\n`);
     return;
   }
-  for (const d of result.diagnostics) process.stderr.write(`${formatDiagnostic(result.file, result.source, d)}\n\n`);
+  const { shown, more } = capped(result.diagnostics);
+  for (const d of shown) process.stderr.write(`${formatDiagnostic(result.file, result.source, d)}\n\n`);
+  if (more > 0) {
+    process.stderr.write(`${escapeUnprintable(result.file)}: and ${plural(more, 'more diagnostic')} (--max-errors 0 shows them all)\n\n`);
+  }
+}
+
+/** The first --max-errors diagnostics in source order, and how many were left out. */
+function capped<T>(items: T[]): { shown: T[]; more: number } {
+  if (output.maxErrors === 0 || items.length <= output.maxErrors) return { shown: items, more: 0 };
+  return { shown: items.slice(0, output.maxErrors), more: items.length - output.maxErrors };
 }
 
 export function diagnosticsJson(outcome: BuildOutcome) {
   if (outcome.readError) {
-    return [{ file: outcome.result.file, code: 'E0001', severity: 'error', message: `cannot read the file: ${outcome.readError}`,
+    return [{ file: outcome.result.file, code: outcome.readErrorCode ?? 'E0001', severity: 'error', message: outcome.readError,
       line: null, column: null, endLine: null, endColumn: null, hint: null, notes: [] }];
   }
-  return outcome.result.diagnostics.map((d) => diagnosticToJson(outcome.result.file, outcome.result.source, d));
+  return capped(outcome.result.diagnostics).shown.map((d) => diagnosticToJson(outcome.result.file, outcome.result.source, d));
+}
+
+/** How many diagnostics --max-errors left out of diagnosticsJson. */
+export function diagnosticsOmitted(outcome: BuildOutcome): number {
+  return outcome.readError ? 0 : capped(outcome.result.diagnostics).more;
 }
 
 /** One line for a rule skipped because its `targets` line leaves the target out. */

@@ -121,8 +121,8 @@ export function mixerRule(channel = 0): Uint8Array {
         m.global.set('hash', m.i32.xor(
           m.i32.mul(m.global.get('hash', i32), m.i32.const(0x01000193)),
           m.i32.add(m.i32.shl(reading(), k()), m.i32.shr_s(now(m), k())))),
-        m.local.set(2, m.i32.add(k(), m.i32.const(1))),
-        m.br('mix', m.i32.lt_u(k(), m.i32.const(5))),
+        // The canonical counted loop hosts verify (device-abi.md §4.5): the step and the only back edge at the end.
+        m.br('mix', m.i32.lt_u(m.local.tee(2, m.i32.add(k(), m.i32.const(1)), i32), m.i32.const(5))),
       ])),
       m.global.set('avg', m.f32.add(
         m.f32.mul(m.global.get('avg', f32), m.f32.const(0.75)),
@@ -178,6 +178,7 @@ export interface ManifestChanges {
   capabilities?: Partial<Manifest['capabilities']>;
   imports?: ImportName[];
   stateSlots?: number;
+  maxInstructionsPerTick?: number;
 }
 
 /** A manifest that matches `bytes`: size, hash, imports and state slots from the module itself. */
@@ -199,7 +200,8 @@ export function manifestFor(bytes: Uint8Array, changes: ManifestChanges = {}): M
     ranges: sensor.flatMap((channel) => target.sensors.filter((s) => s.channel === channel).map((s) => ({ channel, min: s.min, max: s.max }))),
     periodMs: 100,
     stateSlots: changes.stateSlots ?? (parsed.ok ? parsed.module.globals.length : 0),
-    maxInstructionsPerTick: 100,
+    // The verifier holds the module to this claim; fixtures claim what the target allows, unless a test says less.
+    maxInstructionsPerTick: changes.maxInstructionsPerTick ?? target.maxInstructionsPerTick,
     sourceSha256: '0'.repeat(64),
     compiler: { name: 'rules', version: 'test' },
   };

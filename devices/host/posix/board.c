@@ -349,7 +349,11 @@ int main(int argc, char **argv) {
   fcntl(board.master, F_SETFL, fcntl(board.master, F_GETFL) | O_NONBLOCK);
   const char *pts = ttyname(board.slave);
   if (!pts) die("no name for the pseudo-terminal");
-  unlink(link);
+  struct stat existing;
+  if (lstat(link, &existing) == 0) {
+    if (!S_ISLNK(existing.st_mode)) die("%s exists and is not a symlink: choose another --link path", link);
+    unlink(link); /* a stale link from an earlier board */
+  }
   if (symlink(pts, link) != 0) die("cannot create the link %s: %s", link, strerror(errno));
   snprintf(link_path, sizeof link_path, "%s", link);
   atexit(cleanup);
