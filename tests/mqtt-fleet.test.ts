@@ -193,7 +193,7 @@ test('an unverifiable module (loop br 0) with a signed manifest is refused', (t)
   const { createHash } = await import('node:crypto');
   return encodeBundle({ manifest: { ...manifest, size: wasm.length, sha256: createHash('sha256').update(wasm).digest('hex'), imports: [],
     capabilities: { sensor: [], gpio_in: [], gpio_out: [] }, ranges: [], stateSlots: 0 }, wasm }, operatorKeys.privateKey);
-}, /^fan_control v0: unverifiable: (?!.*stateSlots).*loop/im));
+}, /^x v0: unverifiable: the verifier refuses the module \(loop-form\): .*`br_if 0`; found `br 0`/m));
 
 test('the abort threshold stops a rollout', async (t) => {
   const broker = await Mosquitto.start();
