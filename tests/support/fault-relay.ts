@@ -4,7 +4,7 @@
 // Faults (a seeded PRNG makes every run the same): --drop P and --corrupt P (per byte, both directions),
 // --delay MS (each chunk held up to MS, order kept), --stall-after N --stall-ms MS (after N bytes towards
 // the board, forward nothing for MS), --cut-after N (after N bytes towards the board, exit: the link is gone).
-import { closeSync, constants, openSync, writeSync } from 'node:fs';
+import { closeSync, constants, openSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { ReadStream } from 'node:tty';
 
 const arg = (name: string, fallback: number): number => {
@@ -12,6 +12,7 @@ const arg = (name: string, fallback: number): number => {
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
 };
 const boardPath = process.argv[process.argv.indexOf('--board') + 1];
+const statsPath = process.argv.includes('--stats') ? process.argv[process.argv.indexOf('--stats') + 1] : null;
 const drop = arg('--drop', 0);
 const corrupt = arg('--corrupt', 0);
 const delay = arg('--delay', 0);
@@ -33,13 +34,22 @@ const stats = { toBoard: 0, toClient: 0, dropped: 0, corrupted: 0 };
 let stalledUntil = 0;
 let stalled = false;
 
+function saveStats(): void {
+  if (!statsPath) return;
+  // Atomically: the test may read it at any moment.
+  writeFileSync(`${statsPath}.tmp`, JSON.stringify(stats));
+  renameSync(`${statsPath}.tmp`, statsPath);
+}
+
 function damage(chunk: Buffer): Buffer {
+  const before = stats.dropped + stats.corrupted;
   const out: number[] = [];
   for (const byte of chunk) {
     if (drop > 0 && random() < drop) { stats.dropped++; continue; }
     if (corrupt > 0 && random() < corrupt) { stats.corrupted++; out.push(byte ^ (1 << Math.floor(random() * 8))); continue; }
     out.push(byte);
   }
+  if (stats.dropped + stats.corrupted !== before) saveStats();
   return Buffer.from(out);
 }
 
@@ -54,6 +64,7 @@ function pipeline(write: (b: Buffer) => void): (b: Buffer) => void {
   };
 }
 
+saveStats();
 const boardFd = openSync(boardPath, constants.O_RDWR | constants.O_NOCTTY);
 const fromBoard = new ReadStream(boardFd);
 const writeAll = (fd: number, b: Buffer) => { let n = 0; while (n < b.length) n += writeSync(fd, b, n); };
@@ -61,6 +72,7 @@ const toBoard = pipeline((b) => { try { writeAll(boardFd, b); } catch { /* the b
 const toClient = pipeline((b) => { try { writeAll(1, b); } catch { /* the client went away */ } });
 
 function report(): void {
+  saveStats();
   process.stderr.write(`fault-relay: ${JSON.stringify(stats)}\n`);
 }
 

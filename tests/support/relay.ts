@@ -1,6 +1,6 @@
 // Starts the fault-injecting relay (fault-relay.ts) between a board's serial pty and a new client pty.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from './paths.js';
@@ -21,7 +21,8 @@ export interface Relay {
 const relayScript = join(repoRoot, 'dist', 'tests', 'support', 'fault-relay.js');
 
 export async function startRelay(boardPort: string, faults: Faults = {}, port = join(mkdtempSync(join(tmpdir(), 'rules-relay-')), 'tty')): Promise<Relay> {
-  const args = [`--board ${boardPort}`];
+  const statsFile = join(mkdtempSync(join(tmpdir(), 'rules-relay-stats-')), 'stats.json');
+  const args = [`--board ${boardPort}`, `--stats ${statsFile}`];
   for (const [k, v] of Object.entries(faults)) if (v !== undefined) args.push(`--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} ${v}`);
   const child: ChildProcess = spawn('socat', [`pty,raw,echo=0,link=${port}`, `SYSTEM:${process.execPath} ${relayScript} ${args.join(' ')}`],
     { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -34,8 +35,11 @@ export async function startRelay(boardPort: string, faults: Faults = {}, port = 
     port,
     exited,
     stats: () => {
-      const m = [...stderr.matchAll(/fault-relay: (\{.*\})/g)].pop();
-      return m ? JSON.parse(m[1]) : null;
+      try {
+        return JSON.parse(readFileSync(statsFile, 'utf8'));
+      } catch {
+        return null;
+      }
     },
     stop: () => stopChild(child),
   };
