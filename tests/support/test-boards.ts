@@ -93,8 +93,11 @@ const qemuBoard = (board: 'stm32f4' | 'm33', target: string): BoardKind => ({
 
 export const boardKinds: BoardKind[] = [virtualBoard('stm32'), qemuBoard('stm32f4', 'stm32'), qemuBoard('m33', 'nrf5340')];
 
-/** The kinds to run: all by default, or those named in RULES_E2E_BOARDS (comma-separated). */
+/** Run by default: the virtual board and the emulated STM32 (the Cortex-M33 one by RULES_E2E_BOARDS=...,qemu-m33). */
+export const DEFAULT_BOARD_KINDS = ['virtual-stm32', 'qemu-stm32f4'];
+
+/** The kinds to run: the defaults, or those named in RULES_E2E_BOARDS (comma-separated). */
 export function selectedBoardKinds(): BoardKind[] {
-  const wanted = process.env.RULES_E2E_BOARDS?.split(',').map((s) => s.trim()).filter(Boolean);
-  return wanted ? boardKinds.filter((k) => wanted.includes(k.name)) : boardKinds;
+  const wanted = process.env.RULES_E2E_BOARDS?.split(',').map((s) => s.trim()).filter(Boolean) ?? DEFAULT_BOARD_KINDS;
+  return boardKinds.filter((k) => wanted.includes(k.name));
 }
