@@ -49,7 +49,7 @@ async function flash(args: FlashArgs): Promise<number> {
     }
     let made: MadeBundle;
     try {
-      made = await makeBundle(args.file, { target: info.target, key, version: args.ruleVersion });
+      made = await makeBundle(args.file, { target: args.file.endsWith('.bundle') ? undefined : info.target, key, version: args.ruleVersion });
     } catch (e) {
       if (e instanceof BundleInputError && e.compileResult) printDiagnostics({ result: e.compileResult });
       throw e;

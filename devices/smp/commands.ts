@@ -28,8 +28,11 @@ export function rulesErrorName(e: SmpError): string | undefined {
   return e.form === 'group' && e.group === GROUP_RULES ? RULES_ERRORS[e.rc] : undefined;
 }
 
+/** The shortest chunk an upload shrinks to on a bad link. */
+export const MIN_CHUNK = 32;
+
 /** Timeout for the last chunk of an install: the device verifies and stores the bundle before it answers. */
-export const FINAL_CHUNK_TIMEOUT_MS = 15000;
+export const FINAL_CHUNK_TIMEOUT_MS = 5000;
 
 // ---- group 0 ----
 
@@ -195,14 +198,16 @@ interface ChunkOptions extends UploadOptions {
 async function chunkedUpload(client: SmpClient, group: number, command: number, bytes: Uint8Array, extra: Payload, options: ChunkOptions): Promise<Payload> {
   const sha = new Uint8Array(createHash('sha256').update(bytes).digest());
   const len = bytes.length;
-  let resumesLeft = options.resumes ?? 2;
+  let resumesLeft = options.resumes ?? 4;
+  // A link that loses whole packets loses long ones more often: after a timeout, chunks get shorter.
+  let chunkLimit = Infinity;
   let restartedOnce = false;
   let off = 0;
   let handshake = true;
   for (;;) {
     const base: Payload = handshake ? { ...extra, off: 0, len, sha } : { off };
     const at = handshake ? 0 : off;
-    const size = Math.min(len - at, chunkRoom(client, base, len - at));
+    const size = Math.min(len - at, chunkLimit, chunkRoom(client, base, len - at));
     const data = bytes.subarray(at, at + size);
     const last = at + size === len;
     let r: Payload;
@@ -212,6 +217,7 @@ async function chunkedUpload(client: SmpClient, group: number, command: number, 
       // No answer: the link may have dropped for a while. Ask the device where it is, from the top.
       if (e instanceof SmpTimeout && resumesLeft > 0) {
         resumesLeft--;
+        chunkLimit = Math.max(MIN_CHUNK, Math.floor(size / 2));
         handshake = true;
         continue;
       }
