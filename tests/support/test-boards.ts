@@ -93,8 +93,8 @@ const qemuBoard = (board: 'stm32f4' | 'm33', target: string): BoardKind => ({
 
 export const boardKinds: BoardKind[] = [virtualBoard('stm32'), qemuBoard('stm32f4', 'stm32'), qemuBoard('m33', 'nrf5340')];
 
-/** Run by default: the virtual board and the emulated STM32 (the Cortex-M33 one by RULES_E2E_BOARDS=...,qemu-m33). */
-export const DEFAULT_BOARD_KINDS = ['virtual-stm32', 'qemu-stm32f4'];
+/** Run by default: every kind; RULES_E2E_BOARDS=virtual-stm32 (say) narrows it. */
+export const DEFAULT_BOARD_KINDS = ['virtual-stm32', 'qemu-stm32f4', 'qemu-m33'];
 
 /** The kinds to run: the defaults, or those named in RULES_E2E_BOARDS (comma-separated). */
 export function selectedBoardKinds(): BoardKind[] {
