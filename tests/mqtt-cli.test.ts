@@ -114,6 +114,7 @@ test('rules demo: an embedded broker, simulated gateways and the examples conver
   const out = JSON.parse(r.stdout);
   t.true(out.converged);
   t.true(out.pushed.includes('fan_control'));
+  t.is(out.boardRule, 'fan_control', 'a rule reached the virtual board behind gw-1');
   t.true(out.steps.some((s: string) => /^a tampered \w+ bundle: rejected \(\w+ v1: bad signature/.test(s)), out.steps.join('\n'));
 });
 

@@ -214,3 +214,32 @@ test('the abort threshold stops a rollout', async (t) => {
   t.deepEqual(summary.devices.slice(-2).map((d) => d.outcome), ['not sent', 'not sent']);
   t.deepEqual(gws.map((g) => g.agent.rules().length), [0, 0], 'the gateways after the abort got nothing');
 });
+
+test('a rule that traps is disabled and reported; the gateway\'s other rules keep running', async (t) => {
+  const broker = await Mosquitto.start();
+  t.teardown(() => broker.stop());
+  const gw = await startGateway(broker.url, 'gw-trap', { sensors: { 0: 29_000 } });
+  t.teardown(() => gw.agent.stop());
+  // The board's sensor 5 fails (a broken wire): the host call fails, which traps the rule that reads it.
+  const io = gw.board.io.bind(gw.board);
+  gw.board.io = (rule) => ({ ...io(rule), readSensor: (ch) => { if (ch === 5) throw new Error('sensor 5 does not answer'); return io(rule).readSensor(ch); } });
+  const reader = `rule reads_five\nuses sensor(5), gpio_out(22)\nevery 100ms\non tick {\n  if sensor(5) > 1000 { gpio(22) = 1 }\n}\n`;
+  const link = await pusher(broker.url);
+  t.teardown(() => link.close());
+  const summary = await rollout(link, { devices: ['gw-trap'], bundles: [
+    { bytes: await signedBundle('fan_control'), rule: 'fan_control', version: 1 },
+    { bytes: encodeBundle(await built(reader), operatorKeys.privateKey), rule: 'reads_five', version: 1 },
+  ], timeoutMs: 10_000 });
+  t.is(summary.accepted, 1);
+  await eventually(() => gw.agent.rules().some((r) => r.name === 'reads_five' && r.state === 'failed'), 'the failing rule to be disabled');
+  const failed = gw.agent.rules().find((r) => r.name === 'reads_five')!;
+  t.regex(failed.lastError ?? '', /sensor 5 does not answer/);
+  const fan = () => gw.agent.rules().find((r) => r.name === 'fan_control')!;
+  const ticks = fan().ticks;
+  await eventually(() => fan().ticks > ticks + 2 && fan().state === 'running', 'fan_control to keep ticking');
+  t.is(gw.board.outputs.get(17), 1);
+  await eventually(async () => {
+    const s = (await readFleetStatus(link, { devices: ['gw-trap'], quietMs: 100 })).get('gw-trap');
+    return s?.rules?.some((r) => r.name === 'reads_five' && r.state === 'failed' && /sensor 5/.test(r.lastError ?? '')) === true;
+  }, 'the retained status to report the failure');
+});

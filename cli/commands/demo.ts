@@ -22,7 +22,7 @@ export function demoCommand(setExit: SetExit): CommandModule<object, DemoArgs> {
         say: (line) => { if (args.json) lines.push(line); else process.stdout.write(`${line}\n`); },
         onProgress: (p) => { if (live) process.stderr.write(`\r\x1b[Ksent ${p.sent}/${p.total} · accepted ${p.accepted} · rejected ${p.rejected}${p.sent === p.accepted + p.rejected + p.timedOut ? '\r\x1b[K' : ''}`); },
       });
-      if (args.json) process.stdout.write(JSON.stringify({ converged: outcome.converged, pushed: outcome.pushed, steps: lines }, null, 2) + '\n');
+      if (args.json) process.stdout.write(JSON.stringify({ converged: outcome.converged, pushed: outcome.pushed, boardRule: outcome.boardRule, steps: lines }, null, 2) + '\n');
       return outcome.converged ? 0 : 1;
     }),
   };
