@@ -1321,6 +1321,29 @@ class Peephole {
     }
   }
 
+  /** A guard `if c { return K }`: its condition and the returned constant. */
+  private guard(ref: Ref): { condition: Ref; value: number } | null {
+    const { b, B } = this;
+    if (b.getExpressionId(ref) !== b.IfId || B.If.getIfFalse(ref)) return null;
+    const then = this.unwrap(B.If.getIfTrue(ref));
+    if (b.getExpressionId(then) !== b.ReturnId) return null;
+    const value = B.Return.getValue(then);
+    return value && this.isConst(value) ? { condition: B.If.getCondition(ref), value: B.Const.getValueI32(value) } : null;
+  }
+
+  /** Guards in a row that return the same constant are one guard: `if a { return K } if b { return K }` with b pure. */
+  private mergeGuards(block: Ref): void {
+    const { B, m } = this;
+    for (let i = 0; i + 1 < B.Block.getNumChildren(block); i++) {
+      const first = this.guard(B.Block.getChildAt(block, i));
+      const second = first && this.guard(B.Block.getChildAt(block, i + 1));
+      if (!first || !second || first.value !== second.value || !this.pure(second.condition)) continue;
+      B.Block.setChildAt(block, i, m.if(m.i32.or(first.condition, second.condition), m.return(m.i32.const(first.value))));
+      B.Block.removeChildAt(block, i + 1);
+      i--;
+    }
+  }
+
   /** `local.set L v` right before an expression that first of all reads L: one `local.tee` instead. */
   private fuseSetIntoNextRead(block: Ref): void {
     const { b, B, m } = this;
@@ -1372,7 +1395,10 @@ class Peephole {
       for (const c of kids) visitChild(c);
       for (const i of unknown) this.state.set(i, false);
     }
-    if (id === b.BlockId) this.fuseSetIntoNextRead(ref);
+    if (id === b.BlockId) {
+      this.mergeGuards(ref);
+      this.fuseSetIntoNextRead(ref);
+    }
     if (id === b.LocalSetId) this.state.set(B.LocalSet.getIndex(ref), this.isBool(B.LocalSet.getValue(ref)));
     if (id === b.LocalGetId) this.boolAtGet.set(ref, this.state.get(B.LocalGet.getIndex(ref)) ?? false);
     const next = this.rewrite(ref);

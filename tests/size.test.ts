@@ -287,3 +287,19 @@ test('int(float) of a value known to be well inside the int range is one truncat
   t.regex((await built(unknown)).code, /f32\.abs/);
   t.deepEqual((await checkRule(unknown, [nows(MIN, -600_000_000, -1, 0, 1, 600_000_000, MAX)], { usesFloat: true })).ran, ['rpi', 'nrf5340']);
 });
+
+test('in-artifact assumptions in a row are one guard', async (t) => {
+  const source = `rule r
+uses sensor(0..3), gpio_out(1)
+requires sensor(0) < sensor(1)
+requires sensor(2) < sensor(3)
+on tick {
+  gpio(1) = sensor(0) > 5
+}
+`;
+  const { code } = await built(source);
+  t.is(count(code, /\(return/), 1); // one guard per `requires`: 2
+  const ticks: HandTick[] = [[1, 2, 3, 4], [2, 1, 3, 4], [1, 2, 4, 3], [2, 1, 4, 3], [6, 9, 0, 1]]
+    .map(([a, b, c, d], i) => ({ now: i, sensors: { 0: a, 1: b, 2: c, 3: d } }));
+  t.deepEqual((await checkRule(source, [ticks])).ran, ['rpi', 'stm32', 'nrf5340']);
+});
