@@ -51,6 +51,9 @@ const IMPORTS: Record<'gr' | 'gw' | 'sr', ImportName> = { gr: 'io.gr', gw: 'io.g
 /** Loop labels carry their trip count, so the instruction count can be read off optimized code. */
 const LOOP_LABEL = /^trips(\d+)_/;
 
+/** A float whose magnitude is known to be at most this truncates to int without a trap: 2^30, half the limit. */
+const TRUNCATES_SAFELY = 2 ** 30;
+
 /** Loops up to this many trips may be unrolled when that makes the artifact smaller. */
 const UNROLL_LIMIT = 16;
 
@@ -238,6 +241,8 @@ interface FnContext {
   loopValues: Map<Symbol, number>;
   /** Locals holding inputs read once at the start of the tick. */
   cached: Map<string, number>;
+  /** The initializer of each `let` (immutable), by symbol id: what is known of its value. */
+  lets: Map<number, Expr>;
   fn: FnDecl | null;
 }
 
@@ -274,7 +279,7 @@ class ModuleBuilder {
   }
 
   private newContext(fn: FnDecl | null, paramCount: number): FnContext {
-    return { locals: new Map(), vars: [], paramCount, loopValues: new Map(), cached: new Map(), fn };
+    return { locals: new Map(), vars: [], paramCount, loopValues: new Map(), cached: new Map(), lets: new Map(), fn };
   }
 
   private addLocal(ctx: FnContext, type: Type): number {
@@ -358,6 +363,7 @@ class ModuleBuilder {
         const sym = s.symbol!;
         const local = this.addLocal(ctx, (sym as { type: Type }).type);
         ctx.locals.set((sym as { id: number }).id, local);
+        if (!s.mutable) ctx.lets.set((sym as { id: number }).id, s.init);
         return m.local.set(local, this.expr(s.init, ctx));
       }
       case 'assign': {
@@ -699,6 +705,9 @@ class ModuleBuilder {
       case 'int': {
         const x = this.expr(e.args[0], ctx);
         if (argType !== 'float') return x;
+        // Known to be well inside the int range (and so not NaN either): truncating cannot trap.
+        const known = this.floatBounds(e.args[0], ctx);
+        if (known && Math.max(Math.abs(known[0]), Math.abs(known[1])) <= TRUNCATES_SAFELY) return m.i32.trunc_s.f32(x);
         return this.saturatingTruncate(x);
       }
       case 'float':
@@ -726,6 +735,48 @@ class ModuleBuilder {
     const y = this.reusable(b, ctx);
     const pick = which === 'min' ? m.i32.lt_s(x.again(), y.again()) : m.i32.gt_s(x.again(), y.again());
     return m.select(pick, x.first, y.first);
+  }
+
+  /**
+   * Bounds of a float expression built from constants, `float(int)` of an int with a known range,
+   * `let`s of such, negation and the four operations (a divisor must exclude 0); null otherwise.
+   * Computed exactly in doubles: f32 rounding moves each result by a relative 2^-24 at most, far
+   * less than the margin TRUNCATES_SAFELY leaves below 2^31.
+   */
+  private floatBounds(e: Expr, ctx: FnContext, depth = 0): [number, number] | null {
+    if (depth > 16) return null;
+    const value = this.folded(e, ctx);
+    if (value !== undefined) return Number.isFinite(value) ? [value, value] : null;
+    switch (e.kind) {
+      case 'name': {
+        const sym = e.symbol;
+        const init = sym?.kind === 'local' ? ctx.lets.get(sym.id) : undefined;
+        return init ? this.floatBounds(init, ctx, depth + 1) : null;
+      }
+      case 'call':
+        if (e.callee === 'float' && e.args[0].type === 'int' && e.args[0].range) return [e.args[0].range.lo, e.args[0].range.hi];
+        return null;
+      case 'unary': {
+        const x = e.op === '-' ? this.floatBounds(e.operand, ctx, depth + 1) : null;
+        return x ? [-x[1], -x[0]] : null;
+      }
+      case 'binary': {
+        if (!['+', '-', '*', '/'].includes(e.op)) return null;
+        const a = this.floatBounds(e.left, ctx, depth + 1);
+        const b = a && this.floatBounds(e.right, ctx, depth + 1);
+        if (!a || !b) return null;
+        if (e.op === '/' && b[0] <= 0 && b[1] >= 0) return null;
+        const ops: Record<string, (x: number, y: number) => number> = {
+          '+': (x, y) => x + y, '-': (x, y) => x - y, '*': (x, y) => x * y, '/': (x, y) => x / y,
+        };
+        const corners = e.op === '+' ? [a[0] + b[0], a[1] + b[1]] : e.op === '-' ? [a[0] - b[1], a[1] - b[0]]
+          : [ops[e.op](a[0], b[0]), ops[e.op](a[0], b[1]), ops[e.op](a[1], b[0]), ops[e.op](a[1], b[1])];
+        if (!corners.every(Number.isFinite)) return null;
+        return [Math.min(...corners), Math.max(...corners)];
+      }
+      default:
+        return null;
+    }
   }
 
   /**
@@ -1270,6 +1321,29 @@ class Peephole {
     }
   }
 
+  /** A guard `if c { return K }`: its condition and the returned constant. */
+  private guard(ref: Ref): { condition: Ref; value: number } | null {
+    const { b, B } = this;
+    if (b.getExpressionId(ref) !== b.IfId || B.If.getIfFalse(ref)) return null;
+    const then = this.unwrap(B.If.getIfTrue(ref));
+    if (b.getExpressionId(then) !== b.ReturnId) return null;
+    const value = B.Return.getValue(then);
+    return value && this.isConst(value) ? { condition: B.If.getCondition(ref), value: B.Const.getValueI32(value) } : null;
+  }
+
+  /** Guards in a row that return the same constant are one guard: `if a { return K } if b { return K }` with b pure. */
+  private mergeGuards(block: Ref): void {
+    const { B, m } = this;
+    for (let i = 0; i + 1 < B.Block.getNumChildren(block); i++) {
+      const first = this.guard(B.Block.getChildAt(block, i));
+      const second = first && this.guard(B.Block.getChildAt(block, i + 1));
+      if (!first || !second || first.value !== second.value || !this.pure(second.condition)) continue;
+      B.Block.setChildAt(block, i, m.if(m.i32.or(first.condition, second.condition), m.return(m.i32.const(first.value))));
+      B.Block.removeChildAt(block, i + 1);
+      i--;
+    }
+  }
+
   /** `local.set L v` right before an expression that first of all reads L: one `local.tee` instead. */
   private fuseSetIntoNextRead(block: Ref): void {
     const { b, B, m } = this;
@@ -1321,7 +1395,10 @@ class Peephole {
       for (const c of kids) visitChild(c);
       for (const i of unknown) this.state.set(i, false);
     }
-    if (id === b.BlockId) this.fuseSetIntoNextRead(ref);
+    if (id === b.BlockId) {
+      this.mergeGuards(ref);
+      this.fuseSetIntoNextRead(ref);
+    }
     if (id === b.LocalSetId) this.state.set(B.LocalSet.getIndex(ref), this.isBool(B.LocalSet.getValue(ref)));
     if (id === b.LocalGetId) this.boolAtGet.set(ref, this.state.get(B.LocalGet.getIndex(ref)) ?? false);
     const next = this.rewrite(ref);

@@ -272,3 +272,34 @@ test('latches, pin chains, range tests and choices with random bounds agree thre
   }
   t.true(ran >= 40, `${ran} of 48 rules ran`);
 });
+
+test('int(float) of a value known to be well inside the int range is one truncation, without the saturating helper', async (t) => {
+  const known = 'rule r\nuses sensor(0)\non tick {\n  let c = float(sensor(0)) / 1000.0\n  return int(c * 1.8 + 32.0)\n}\n';
+  const { size, code } = await built(known);
+  t.regex(code, /i32\.trunc_f32_s/);
+  t.is(count(code, /f32\.abs|f32\.ne|\(call \$[^f]/), 0);
+  t.is(size, 70); // with the NaN and range checks: 114
+  const temps = [-40_000, -17_778, -1, 0, 1, 37_000, 125_000];
+  const ticks = temps.map((v, i) => ({ now: i, sensors: { 0: v } }));
+  t.deepEqual((await checkRule(known, [ticks], { usesFloat: true })).ran, ['rpi', 'nrf5340']);
+  // float(now) * 4.0 can leave the int range: the checks stay, and saturate.
+  const unknown = 'rule r\non tick {\n  return int(float(now) * 4.0)\n}\n';
+  t.regex((await built(unknown)).code, /f32\.abs/);
+  t.deepEqual((await checkRule(unknown, [nows(MIN, -600_000_000, -1, 0, 1, 600_000_000, MAX)], { usesFloat: true })).ran, ['rpi', 'nrf5340']);
+});
+
+test('in-artifact assumptions in a row are one guard', async (t) => {
+  const source = `rule r
+uses sensor(0..3), gpio_out(1)
+requires sensor(0) < sensor(1)
+requires sensor(2) < sensor(3)
+on tick {
+  gpio(1) = sensor(0) > 5
+}
+`;
+  const { code } = await built(source);
+  t.is(count(code, /\(return/), 1); // one guard per `requires`: 2
+  const ticks: HandTick[] = [[1, 2, 3, 4], [2, 1, 3, 4], [1, 2, 4, 3], [2, 1, 4, 3], [6, 9, 0, 1]]
+    .map(([a, b, c, d], i) => ({ now: i, sensors: { 0: a, 1: b, 2: c, 3: d } }));
+  t.deepEqual((await checkRule(source, [ticks])).ran, ['rpi', 'stm32', 'nrf5340']);
+});
