@@ -15,7 +15,7 @@ export type Symbol =
   | { kind: 'const'; name: string; type: Type; value: number; span: Span }
   | { kind: 'state'; name: string; type: Type; index: number; span: Span; initial: number }
   | { kind: 'local'; name: string; type: Type; id: number; mutable: boolean; span: Span }
-  | { kind: 'param'; name: string; type: Type; index: number; span: Span }
+  | { kind: 'param'; name: string; type: Type; index: number; span: Span; fn?: string }
   | { kind: 'loop'; name: string; type: Type; id: number; from: number; to: number; span: Span }
   | { kind: 'fn'; name: string; decl: FnDecl; span: Span };
 
@@ -116,6 +116,11 @@ export type Decl = ConstDecl | StateDecl | FnDecl | TickDecl | TestDecl;
 export interface Program {
   header: RuleHeader | null;
   decls: Decl[];
+  /**
+   * What syntax errors left out, so that the checker does not report its absence as a second error: a block not
+   * closed (the rest of the file is inside it), or declarations dropped.
+   */
+  syntax?: { unclosedBlock: boolean; droppedDeclarations: number };
 }
 
 /** The statements nested directly inside `s` (its blocks, and an `else if` as one statement). */

@@ -1,20 +1,21 @@
 // Names, types, constants, value ranges and the guarantees of the rule language: capabilities
 // against the target, bounded loops, no recursion, provable divisors, purity and profile limits.
 import { Diagnostics, type Span } from './diagnostics.js';
+import { allExpressions } from './ast.js';
 import type {
-  BinaryExpr, Block, CallExpr, CapabilityKind, Expr, FnDecl, ForStmt, IfStmt, Program, Range, RuleHeader,
+  BinaryExpr, BinaryOp, Block, CallExpr, CapabilityKind, Expr, FnDecl, ForStmt, IfStmt, Program, Range, RuleHeader,
   StateDecl, Stmt, Symbol, TestDecl, TickDecl, Type,
 } from './ast.js';
 import { applyBinary, applyBuiltin, applyUnary, DivisionByZero, INT_MAX, INT_MIN, type BuiltinName } from './evaluate.js';
 import {
-  absRange, binaryRange, contains, exactRange, excludesZero, fullRange, intersect, join, makeRange,
+  absRange, binaryRange, contains, exactRange, excludesZero, flipComparison, fullRange, intersect, join, makeRange,
   maxRange, minRange, narrow, negateRange,
 } from './ranges.js';
 import {
   blockReturns, comparisonFacts, factKey, factKeyOf, isLoopConstant, loopConstantValues, loopSymbolsIn, statementReturns,
   withFacts, type Facts,
 } from './flow.js';
-import { loopTripsOfBlock } from './limits.js';
+import { loopTripsOfBlock, loopTripsOfExpr } from './limits.js';
 import { cachedInputs, type InputKey } from './input-cache.js';
 import { describeNumbers, sensorChannel, targetNames, type TargetProfile } from '../contract/targets.js';
 import type { Capabilities, SensorRange } from '../contract/manifest.js';
@@ -35,6 +36,11 @@ export interface CheckedRule {
   tests: TestDecl[];
   /** Per declared sensor channel, the range hosts saturate readings to (the manifest's `ranges`). */
   sensorRanges: SensorRange[];
+  /**
+   * The `requires` lines checked at the start of each tick in the artifact: all but bounds on single
+   * channels, which became `sensorRanges` and cost nothing.
+   */
+  checkedRequires: Expr[];
   /** Inputs read once at the start of each tick because the tick reads them more than once. */
   cachedInputs: InputKey[];
   /** Worst-case loop-body executions per tick. */
@@ -85,29 +91,52 @@ function capabilityList(items: { from: number; to: number }[]): number[] {
 /** How many times state ranges are re-derived; more rounds were not seen to tighten anything. */
 const STATE_RANGE_ROUNDS = 3;
 
+/** What earlier rounds proved about values that are set in one place and used in another. */
+interface Derived {
+  /** What each state holds at the start of any tick, by state index. */
+  states: Map<number, Range>;
+  /** What each function parameter receives, joined over every call, by `fnName:index`. */
+  params: Map<string, Range>;
+  /** The sensor channels each state and parameter derives from, by fact key: for messages only. */
+  channels: Map<string, Set<number>>;
+}
+
+function intersectAll(before: Map<string | number, Range>, found: Map<string | number, Range>): Map<string | number, Range> {
+  const next = new Map<string | number, Range>();
+  for (const [k, r] of found) {
+    const b = before.get(k);
+    next.set(k, b ? intersect(b, r) : r);
+  }
+  return next;
+}
+
+function sameRanges(a: Map<string | number, Range>, b: Map<string | number, Range>): boolean {
+  return a.size === b.size && [...a].every(([k, r]) => {
+    const o = b.get(k);
+    return o && o.lo === r.lo && o.hi === r.hi && o.nonzero === r.nonzero;
+  });
+}
+
 export function check(program: Program, target: TargetProfile, diagnostics: Diagnostics): CheckedRule | null {
+  // After a block that is not closed, what the checker would say is about a structure the author did not write.
+  if (program.syntax?.unclosedBlock) return null;
   // Each round assumes the state ranges found so far (at first: anything) and joins the initial
   // value with every value the tick assigns. By induction over ticks each result is an invariant,
-  // so their intersection is one too; it lets later proofs use what a state can hold.
-  let ranges = new Map<number, Range>();
+  // so their intersection is one too; it lets later proofs use what a state can hold. Parameters
+  // likewise: each round joins what every call passes, under the previous round's assumptions.
+  let derived: Derived = { states: new Map(), params: new Map(), channels: new Map() };
   for (let round = 0; round < STATE_RANGE_ROUNDS; round++) {
-    const trial = new Checker(program, target, new Diagnostics(), ranges, true);
+    const trial = new Checker(program, target, new Diagnostics(), derived, true);
     // Errors in a trial do not stop the rounds: apart from divisors, which trials do not check,
     // they do not depend on ranges, so when the final pass has none, no trial had any either.
     trial.run();
-    const next = new Map<number, Range>();
-    for (const [index, r] of trial.stateRangesFound()) {
-      const before = ranges.get(index);
-      next.set(index, before ? intersect(before, r) : r);
-    }
-    const same = [...next].every(([i, r]) => {
-      const b = ranges.get(i);
-      return b && b.lo === r.lo && b.hi === r.hi && b.nonzero === r.nonzero;
-    }) && next.size === ranges.size;
-    ranges = next;
+    const states = intersectAll(derived.states, trial.stateRangesFound()) as Map<number, Range>;
+    const params = intersectAll(derived.params, trial.paramRangesFound()) as Map<string, Range>;
+    const same = sameRanges(states, derived.states) && sameRanges(params, derived.params);
+    derived = { states, params, channels: trial.channelsFound() };
     if (same) break;
   }
-  return new Checker(program, target, diagnostics, ranges).run();
+  return new Checker(program, target, diagnostics, derived).run();
 }
 
 class Checker {
@@ -126,15 +155,36 @@ class Checker {
   private readonly stateWrites = new Set<number>();
   /** Values the tick assigns to each int or bool state, joined (from this pass). */
   private readonly assignedRanges = new Map<number, Range | null>();
+  /** What each call passes to each parameter, joined (from this pass), by `fnName:index`. */
+  private readonly passedRanges = new Map<string, Range>();
+  /** The sensor channels a value derives from, by fact key or `state:INDEX`: to name them in messages. */
+  private readonly channels = new Map<string, Set<number>>();
+  /** Per declared sensor channel, the profile's range narrowed by the `requires` bounds on it. */
+  private readonly saturation = new Map<number, Range>();
+  private readonly checkedRequires: Expr[] = [];
+  /** Comparisons already reported as always true or false (a trial pass may see one twice). */
+  private readonly decided = new Set<string>();
+  private readonly stateRanges: Map<number, Range>;
 
   constructor(private readonly program: Program, private readonly target: TargetProfile, private readonly d: Diagnostics,
-    /** What each state is known to hold at the start of any tick. */
-    private readonly stateRanges: Map<number, Range>,
+    /** What earlier rounds proved. */
+    private readonly derived: Derived,
     /**
      * A round that only derives state ranges: it does not refuse divisors, which may become provable
      * with the ranges it derives. The final pass checks every divisor.
      */
-    private readonly deriving = false) {}
+    private readonly deriving = false) {
+    this.stateRanges = derived.states;
+    for (const [k, v] of derived.channels) this.channels.set(k, new Set(v));
+  }
+
+  paramRangesFound(): Map<string, Range> {
+    return new Map(this.passedRanges);
+  }
+
+  channelsFound(): Map<string, Set<number>> {
+    return this.channels;
+  }
 
   /** The range of each int or bool state over all ticks: its initial value joined with all it is assigned. */
   stateRangesFound(): Map<number, Range> {
@@ -177,7 +227,8 @@ class Checker {
         'remove the `ensures` line for now; the compiler will prove contracts in a later release');
     }
     for (const fn of fns) this.checkFn(fn);
-    if (ticks.length === 0) {
+    // A declaration dropped after a syntax error may have been the `on tick` block: that error is enough.
+    if (ticks.length === 0 && !this.program.syntax?.droppedDeclarations) {
       this.d.error('E0207', header.span, `rule \`${header.name}\` has no \`on tick\` block`,
         'add `on tick { ... }` with what the rule does every period');
     }
@@ -201,10 +252,13 @@ class Checker {
     }
     let loopTrips = 0;
     if (tick && !this.d.hasErrors) {
-      loopTrips = loopTripsOfBlock(tick.body);
+      // Everything a tick can run: the `requires` checked in the artifact, then the body, with the
+      // functions either calls counted at each call.
+      const memo = new Map<FnDecl, number>();
+      loopTrips = this.checkedRequires.reduce((n, r) => n + loopTripsOfExpr(r, memo), 0) + loopTripsOfBlock(tick.body, memo);
       if (loopTrips > this.target.maxLoopTrips) {
         this.d.error('E0503', tick.span,
-          `one tick runs up to ${loopTrips} loop iterations; target ${this.target.name} allows ${this.target.maxLoopTrips}`,
+          `one tick runs up to ${loopTrips} loop iterations (counting its \`requires\` and the functions it calls); target ${this.target.name} allows ${this.target.maxLoopTrips}`,
           'run fewer iterations per tick, or spread the work over several ticks with a `state` counter');
       }
     }
@@ -220,9 +274,10 @@ class Checker {
       periodMs,
       capabilities: this.declared,
       sensorRanges: this.declared.sensor.flatMap((channel) => {
-        const info = sensorChannel(this.target, channel);
-        return info ? [{ channel, min: info.min, max: info.max }] : [];
+        const r = this.saturation.get(channel);
+        return r ? [{ channel, min: r.lo, max: r.hi }] : [];
       }),
+      checkedRequires: this.checkedRequires,
       used: {
         sensor: [...this.used.sensor].sort((a, b) => a - b),
         gpio_in: [...this.used.gpio_in].sort((a, b) => a - b),
@@ -233,7 +288,7 @@ class Checker {
       fns,
       tick,
       tests,
-      cachedInputs: cachedInputs(tick, header),
+      cachedInputs: cachedInputs(tick, this.checkedRequires),
       loopTrips,
       localCount: this.nextLocalId,
     };
@@ -306,7 +361,10 @@ class Checker {
     }
     for (const ch of this.declared.sensor) {
       const info = sensorChannel(this.target, ch);
-      if (info) this.inputRanges.set(`sensor:${ch}`, makeRange(info.min, info.max));
+      if (info) {
+        this.inputRanges.set(`sensor:${ch}`, makeRange(info.min, info.max));
+        this.saturation.set(ch, makeRange(info.min, info.max));
+      }
     }
     for (const pin of this.declared.gpio_in) this.inputRanges.set(`gpio:${pin}`, makeRange(0, 1));
     return periodMs;
@@ -316,14 +374,36 @@ class Checker {
     return describeNumbers(this.target.sensors.map((s) => s.channel));
   }
 
+  /**
+   * Bounds on single channels narrow the range hosts saturate readings to (the manifest's `ranges`);
+   * every other `requires` is checked at the start of each tick. Either way, what it says about an
+   * input holds for every proof about the tick.
+   */
   private checkRequires(header: RuleHeader): void {
     for (const req of header.requires) {
       const ctx: Ctx = { where: 'requires', scope: new Scope(this.globals), facts: new Map(), loops: [] };
       const t = this.expr(req, ctx);
-      if (t && t !== 'bool') {
+      if (!t) continue;
+      if (t !== 'bool') {
         this.d.error('E0303', req.span, `\`requires\` needs a condition, but this is ${describeType(t)}`,
           'write a comparison such as `requires sensor(0) >= -40_000`');
         continue;
+      }
+      const bounds = channelBounds(req);
+      if (bounds) {
+        this.requireBounds(req, bounds);
+        continue;
+      }
+      this.checkedRequires.push(req);
+      if (req.range && req.range.lo === req.range.hi) {
+        const channels = this.channelsOf(req);
+        if (req.range.lo === 0) {
+          this.d.error('E0370', req.span, `no reading satisfies this \`requires\`${this.channelText(channels, '; ')}`,
+            'check the constants\' unit, and that the rule is built for the right target');
+        } else {
+          this.d.warning('W0105', req.span, `every reading satisfies this \`requires\`, so it says nothing${this.channelText(channels, '; ')}`,
+            'remove it, or check the constants\' unit and the target');
+        }
       }
       // Conjuncts of the form `input OP constant` narrow the input's range for every proof.
       for (const [key, op, k, type] of comparisonFacts(req, true)) {
@@ -332,6 +412,84 @@ class Checker {
         this.inputRanges.set(key, narrow(before, op, k, type));
       }
     }
+  }
+
+  /** A `requires` made of bounds on channels: they narrow each channel's saturation range. */
+  private requireBounds(req: Expr, bounds: ChannelBound[]): void {
+    let narrows = false;
+    for (const { channel, op, k } of bounds) {
+      const info = sensorChannel(this.target, channel);
+      const before = this.saturation.get(channel);
+      if (!info || !before) return; // not declared or not on the target: reported already
+      const bound = boundRange(op, k);
+      const profile = makeRange(info.min, info.max);
+      const after = intersect(before, bound);
+      if (intersect(profile, bound).lo !== profile.lo || intersect(profile, bound).hi !== profile.hi) narrows = true;
+      // Reported once per line; the channel's range is then empty, which later proofs take as unreachable.
+      if (after.lo > after.hi && before.lo <= before.hi) {
+        const alone = intersect(profile, bound).lo > intersect(profile, bound).hi;
+        this.d.error('E0370', req.span,
+          `no reading satisfies this \`requires\`: ${this.describeChannel(channel, true)}${alone ? '' : `, and earlier \`requires\` narrow it to ${before.lo}..${before.hi}`}`,
+          'check the constant\'s unit, and that the rule is built for the right target');
+      }
+      this.saturation.set(channel, after);
+      const key = `sensor:${channel}`;
+      this.inputRanges.set(key, intersect(this.inputRanges.get(key) ?? profile, bound));
+    }
+    if (!narrows) {
+      const channels = [...new Set(bounds.map((b) => b.channel))];
+      this.d.warning('W0105', req.span,
+        `every reading satisfies this \`requires\`, so it says nothing: ${channels.map((c) => this.describeChannel(c, true)).join('; ')}`,
+        'remove it, or check the constant\'s unit and the target');
+    }
+  }
+
+  /** `sensor(1) on stm32 reads ADC input in millivolts, 0..3300` (the profile's range, or the `requires` one). */
+  private describeChannel(channel: number, profileOnly = false): string {
+    const info = sensorChannel(this.target, channel)!;
+    const narrowed = this.saturation.get(channel);
+    const assumed = !profileOnly && narrowed && (narrowed.lo !== info.min || narrowed.hi !== info.max)
+      ? ` (\`requires\`: ${narrowed.lo}..${narrowed.hi})` : '';
+    return `sensor(${channel}) on ${this.target.name} reads ${info.quantity} in ${info.unit}, ${info.min}..${info.max}${assumed}`;
+  }
+
+  /** The channels named in a message, grouped by what they measure; empty when there are none. */
+  private channelText(channels: Set<number>, prefix: string): string {
+    const known = [...channels].filter((c) => sensorChannel(this.target, c)).sort((a, b) => a - b);
+    if (known.length === 0) return '';
+    const groups = new Map<string, number[]>();
+    for (const c of known) {
+      const info = sensorChannel(this.target, c)!;
+      const r = this.saturation.get(c);
+      const key = `${info.quantity} in ${info.unit}, ${info.min}..${info.max}${r && (r.lo !== info.min || r.hi !== info.max) ? ` (\`requires\`: ${r.lo}..${r.hi})` : ''}`;
+      groups.set(key, [...(groups.get(key) ?? []), c]);
+    }
+    const parts = [...groups].map(([what, cs]) => cs.length === 1
+      ? `sensor(${cs[0]}) on ${this.target.name} reads ${what}`
+      : `sensor(${describeNumbers(cs)}) on ${this.target.name} read ${what}`);
+    return prefix + parts.join('; ');
+  }
+
+  /** The sensor channels `e`'s value derives from, directly or through names and calls. */
+  private channelsOf(e: Expr): Set<number> {
+    const out = new Set<number>();
+    for (const x of allExpressions(e)) {
+      if (x.kind === 'call' && x.callee === 'sensor' && x.args.length === 1) {
+        const a = x.args[0];
+        if (a.constant !== undefined) out.add(a.constant);
+        else for (const v of loopConstantValues(a, loopSymbolsIn(a))) out.add(v);
+      } else if (x.kind === 'name' && x.symbol) {
+        for (const c of this.channels.get(channelKey(x.symbol)) ?? []) out.add(c);
+      }
+    }
+    return out;
+  }
+
+  private noteChannels(key: string | null, e: Expr): void {
+    if (!key) return;
+    const set = this.channels.get(key) ?? new Set<number>();
+    for (const c of this.channelsOf(e)) set.add(c);
+    this.channels.set(key, set);
   }
 
   // ---- declarations --------------------------------------------------------------------
@@ -361,29 +519,33 @@ class Checker {
   private checkState(decl: StateDecl): void {
     const ctx: Ctx = { where: 'state', scope: this.globals, facts: new Map(), loops: [] };
     const type = this.expr(decl.init, ctx);
-    if (!type) return;
-    if (decl.init.constant === undefined) {
+    if (type && decl.init.constant === undefined) {
       this.d.error('E0312', decl.init.span, `the starting value of state \`${decl.name}\` is not a constant`,
         'start it at a literal or a const, e.g. `state count = 0`');
-      return;
     }
-    const sym = { kind: 'state' as const, name: decl.name, type, index: this.states.length, span: decl.nameSpan, initial: decl.init.constant };
+    // A state whose starting value is in error is still declared, so its uses do not report it missing.
+    const sym = { kind: 'state' as const, name: decl.name, type: type ?? 'int', index: this.states.length, span: decl.nameSpan, initial: decl.init.constant ?? 0 };
     if (this.defineGlobal(sym)) this.states.push(sym);
   }
 
   private checkFn(fn: FnDecl): void {
     const scope = new Scope(this.globals);
     const seen = new Set<string>();
+    const facts: Facts = new Map();
     fn.params.forEach((p, index) => {
       if (p.type === 'float') this.noteFloat(p.span);
       if (seen.has(p.name) || this.globals.lookup(p.name)) {
         this.d.error('E0310', p.span, `\`${p.name}\` is already declared`, 'choose another name');
       }
       seen.add(p.name);
-      scope.define({ kind: 'param', name: p.name, type: p.type, index, span: p.span });
+      const sym: Symbol = { kind: 'param', name: p.name, type: p.type, index, span: p.span, fn: fn.name };
+      scope.define(sym);
+      // What every call passes (from the previous round): what the body may assume of the parameter.
+      const passed = this.derived.params.get(`${fn.name}:${index}`);
+      if (passed && p.type !== 'float') facts.set(factKey(sym)!, passed);
     });
     if (fn.result === 'float') this.noteFloat(fn.resultSpan);
-    this.block(fn.body, { where: 'fn', scope, facts: new Map(), fn, loops: [] });
+    this.block(fn.body, { where: 'fn', scope, facts, fn, loops: [] });
     if (!blockReturns(fn.body)) {
       this.d.error('E0320', fn.body.span, `function \`${fn.name}\` can reach its end without returning ${describeType(fn.result)}`,
         'end every path with `return VALUE`');
@@ -425,6 +587,7 @@ class Checker {
         s.symbol = sym;
         ctx.scope.define(sym);
         if (!s.mutable && s.init.range) ctx.facts.set(factKey(sym)!, s.init.range);
+        this.noteChannels(channelKey(sym), s.init);
         return;
       }
       case 'assign': {
@@ -435,6 +598,7 @@ class Checker {
           return;
         }
         s.symbol = sym;
+        this.noteChannels(channelKey(sym), s.value);
         if (sym.kind === 'state') {
           if (ctx.where === 'fn') {
             this.d.error('E0340', s.nameSpan, `function \`${ctx.fn!.name}\` writes state \`${s.name}\`; functions are pure`,
@@ -679,6 +843,7 @@ class Checker {
         if (e.operand.constant !== undefined) e.constant = applyUnary(e.op, t, e.operand.constant);
         else if (e.op === '-') e.range = negateRange(t, e.operand.range!);
         else if (e.op === '~') e.range = makeRange(~e.operand.range!.hi, ~e.operand.range!.lo);
+        else if (e.op === '!' && e.operand.range && e.operand.range.lo === e.operand.range.hi) e.range = exactRange(e.operand.range.lo ? 0 : 1);
         return t;
       }
       case 'binary':
@@ -728,12 +893,13 @@ class Checker {
             'pass the value as an argument');
           return null;
         }
-        if (ctx.where !== 'tick' && ctx.where !== 'test') {
+        // `requires` may involve state: it is checked at the start of the tick, in the artifact.
+        if (ctx.where !== 'tick' && ctx.where !== 'test' && ctx.where !== 'requires') {
           this.d.error('E0343', e.span, `state \`${e.name}\` cannot be used ${whereText(ctx)}`, 'use a const');
           return null;
         }
         e.range = this.stateRanges.get(sym.index) ?? fullRange(sym.type);
-        if (ctx.where === 'tick') this.stateReads.add(sym.index);
+        if (ctx.where === 'tick' || ctx.where === 'requires') this.stateReads.add(sym.index);
         return sym.type;
       case 'loop':
         e.range = makeRange(Math.min(sym.from, sym.to), Math.max(sym.from, sym.to));
@@ -795,7 +961,32 @@ class Checker {
       e.constant = 1;
     }
     e.range = binaryRange(op, a, e.left.range!, e.right.range!);
+    if (a === 'int' && e.constant === undefined) this.decide(e, ctx);
+    else if (a === 'bool' && e.constant === undefined) e.range = boolRange(op, e.left.range!, e.right.range!) ?? e.range;
     return result;
+  }
+
+  /**
+   * A comparison that the known ranges decide gets the range of its one value; in code (not in
+   * `requires`, which have their own diagnostics), it is worth a warning: usually a constant in the
+   * wrong unit, or a rule built for the wrong target.
+   */
+  private decide(e: BinaryExpr, ctx: Ctx): void {
+    const verdict = decideComparison(e.op, e.left.range!, e.right.range!);
+    if (verdict === null) return;
+    e.range = exactRange(verdict ? 1 : 0);
+    if (ctx.where !== 'tick' && ctx.where !== 'fn') return;
+    const key = `${e.span.start}:${e.span.end}`;
+    if (this.decided.has(key)) return;
+    this.decided.add(key);
+    // Literals speak for themselves; everything else is shown with the values it can have.
+    const sides = ([[e.left, 'left'], [e.right, 'right']] as const).filter(([x]) => x.kind !== 'int').map(([x, side]) => `${describeValue(x, side)} is ${
+      x.range!.lo === x.range!.hi ? x.range!.lo : `${x.range!.lo}..${x.range!.hi}`}`);
+    const channels = this.channelsOf(e);
+    this.d.warning('W0106', e.span,
+      `this comparison is always ${verdict}: ${sides.join(' and ')}${this.channelText(channels, '; ')}`,
+      channels.size ? 'check the constant\'s unit, and that the rule is built for the right target'
+        : 'check the constant, or remove the comparison');
   }
 
   private call(e: CallExpr, ctx: Ctx): Type | null {
@@ -878,7 +1069,9 @@ class Checker {
       return null;
     }
     if (ctx.where === 'const' || ctx.where === 'state' || ctx.where === 'bound') {
-      this.d.error('E0311', e.span, `a function call is not a constant`, 'use literals and consts here');
+      // A state's starting value has a code of its own, as its hint differs.
+      if (ctx.where === 'state') this.d.error('E0312', e.span, 'a state starts at a constant, and a function call is not one', 'start it at a literal or a const, e.g. `state count = 0`');
+      else this.d.error('E0311', e.span, `a function call is not a constant`, 'use literals and consts here');
       return null;
     }
     const fn = sym.decl;
@@ -895,6 +1088,13 @@ class Checker {
         return null;
       }
     }
+    fn.params.forEach((_, i) => {
+      const key = `${fn.name}:${i}`;
+      const before = this.passedRanges.get(key);
+      const r = e.args[i].range ?? fullRange(types[i]);
+      this.passedRanges.set(key, before ? join(before, r) : r);
+      this.noteChannels(`param:${key}`, e.args[i]);
+    });
     return fn.result;
   }
 
@@ -911,7 +1111,12 @@ class Checker {
       return null;
     }
     if (ctx.where === 'const' || ctx.where === 'state' || ctx.where === 'bound') {
-      this.d.error('E0311', e.span, `${io}(...) is not a constant`, undefined);
+      if (ctx.where === 'state') {
+        this.d.error('E0312', e.span, `a state starts at a constant, and ${io}(...) is not one`,
+          'start it at a literal or a const, and assign the reading in `on tick`');
+      } else {
+        this.d.error('E0311', e.span, `${io}(...) is not a constant`, undefined);
+      }
       return null;
     }
     const index = this.ioIndex(io, e.args[0], ctx, ctx.where === 'test' ? 'test-read' : 'read');
@@ -1047,6 +1252,98 @@ class Checker {
           'remove it from `uses`: a rule should hold only the capabilities it needs');
       }
     }
+  }
+}
+
+/** How a message names an operand: its own text when short, else its position. */
+function describeValue(e: Expr, side: 'left' | 'right'): string {
+  if (e.kind === 'name') return `\`${e.name}\``;
+  if (e.kind === 'int') return `\`${e.value}\``;
+  if (e.kind === 'call' && e.args.length === 1 && e.args[0].kind === 'int') return `\`${e.callee}(${e.args[0].value})\``;
+  if (e.kind === 'call' && e.args.length === 1 && e.args[0].kind === 'name') return `\`${e.callee}(${e.args[0].name})\``;
+  return `the ${side} side`;
+}
+
+/** `&&`, `||`, `==`, `!=` on bools whose ranges are known: the result's range when it is one value. */
+function boolRange(op: BinaryOp, a: Range, b: Range): Range | null {
+  const known = (r: Range) => (r.lo === r.hi ? r.lo : null);
+  const x = known(a);
+  const y = known(b);
+  if (op === '&&' && (x === 0 || y === 0)) return exactRange(0);
+  if (op === '&&' && x === 1 && y === 1) return exactRange(1);
+  if (op === '||' && (x === 1 || y === 1)) return exactRange(1);
+  if (op === '||' && x === 0 && y === 0) return exactRange(0);
+  if ((op === '==' || op === '!=') && x !== null && y !== null) return exactRange((x === y) === (op === '==') ? 1 : 0);
+  return null;
+}
+
+/** The key under which the channels a named value derives from are kept. */
+function channelKey(s: Symbol): string {
+  switch (s.kind) {
+    case 'state': return `state:${s.index}`;
+    case 'param': return `param:${s.fn ?? ''}:${s.index}`;
+    case 'local': case 'loop': return `local:${s.id}`;
+    default: return `${s.kind}:${s.name}`;
+  }
+}
+
+interface ChannelBound { channel: number; op: BinaryOp; k: number }
+
+/**
+ * The bounds a `requires` puts on single channels, when that is all it says: a comparison of
+ * `sensor(K)` with a constant (`<`, `<=`, `>`, `>=` or `==`), or a conjunction of such. Null otherwise.
+ */
+function channelBounds(req: Expr): ChannelBound[] | null {
+  if (req.kind !== 'binary') return null;
+  if (req.op === '&&') {
+    const left = channelBounds(req.left);
+    const right = left && channelBounds(req.right);
+    return left && right ? [...left, ...right] : null;
+  }
+  if (!['<', '<=', '>', '>=', '=='].includes(req.op)) return null;
+  const isChannel = (e: Expr) => e.kind === 'call' && e.callee === 'sensor' && e.args.length === 1 && e.args[0].constant !== undefined;
+  if (isChannel(req.left) && req.right.constant !== undefined && req.right.type === 'int') {
+    return [{ channel: (req.left as CallExpr).args[0].constant!, op: req.op, k: req.right.constant }];
+  }
+  if (isChannel(req.right) && req.left.constant !== undefined && req.left.type === 'int') {
+    return [{ channel: (req.right as CallExpr).args[0].constant!, op: flipComparison(req.op), k: req.left.constant }];
+  }
+  return null;
+}
+
+/** The values `x` can have when `x OP k` holds. */
+function boundRange(op: BinaryOp, k: number): Range {
+  switch (op) {
+    case '<': return makeRange(-Infinity, k - 1);
+    case '<=': return makeRange(-Infinity, k);
+    case '>': return makeRange(k + 1, Infinity);
+    case '>=': return makeRange(k, Infinity);
+    default: return makeRange(k, k);
+  }
+}
+
+/**
+ * Whether `a OP b` holds for all values of the ranges (true), for none (false), or it depends
+ * (null). Ints only; empty ranges (unreachable code) decide nothing.
+ */
+export function decideComparison(op: BinaryOp, a: Range, b: Range): boolean | null {
+  if (a.lo > a.hi || b.lo > b.hi) return null;
+  switch (op) {
+    case '<': return a.hi < b.lo ? true : a.lo >= b.hi ? false : null;
+    case '<=': return a.hi <= b.lo ? true : a.lo > b.hi ? false : null;
+    case '>': return decideComparison('<', b, a);
+    case '>=': return decideComparison('<=', b, a);
+    case '==': {
+      if (a.lo === a.hi && b.lo === b.hi && a.lo === b.lo) return true;
+      if (a.hi < b.lo || b.hi < a.lo) return false;
+      if ((a.lo === 0 && a.hi === 0 && excludesZero(b)) || (b.lo === 0 && b.hi === 0 && excludesZero(a))) return false;
+      return null;
+    }
+    case '!=': {
+      const eq = decideComparison('==', a, b);
+      return eq === null ? null : !eq;
+    }
+    default: return null;
   }
 }
 

@@ -303,9 +303,10 @@ class ModuleBuilder {
       prologue.push(m.local.set(local, this.readInput(input)));
       ctx.cached.set(`${input.io}:${input.index}`, local);
     }
-    // A tick whose `requires` do not hold does nothing: the proofs that rely on them stay sound.
-    for (const req of rule.header.requires) {
-      prologue.push(m.if(this.not(this.expr(req, ctx)), m.return(m.i32.const(0))));
+    // A tick whose assumptions do not hold does nothing and says so with a negative result; bounds
+    // on single channels are not here: hosts saturate readings to them (the manifest's `ranges`).
+    for (const req of rule.checkedRequires) {
+      prologue.push(m.if(this.not(this.expr(req, ctx)), m.return(m.i32.const(-1))));
     }
     const body = this.tail(rule.tick.body.statements, ctx, m.i32.const(0));
     m.addFunction('run', this.i32, this.i32, ctx.vars, prologue.length ? m.block(null, [...prologue, body], this.i32) : body);

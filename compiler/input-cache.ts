@@ -1,11 +1,12 @@
 // Which inputs a tick reads once, into a local, at its start: those it would otherwise read more
 // than once (counting reads inside loops as many, and reads in `requires` checks).
-import type { Block, Expr, RuleHeader, Stmt, Symbol, TickDecl } from './ast.js';
+import type { Block, Expr, Stmt, Symbol, TickDecl } from './ast.js';
 import { evaluateWith } from './flow.js';
 
 export interface InputKey { io: 'sensor' | 'gpio'; index: number }
 
-export function cachedInputs(tick: TickDecl, header: RuleHeader): InputKey[] {
+/** `requires` are the ones the artifact checks at the start of the tick. */
+export function cachedInputs(tick: TickDecl, requires: Expr[]): InputKey[] {
   const counts = new Map<string, number>();
   const add = (key: string, n: number) => counts.set(key, (counts.get(key) ?? 0) + n);
   const visitExpr = (e: Expr, many: number, loopValue: Map<Symbol, number>): void => {
@@ -57,7 +58,7 @@ export function cachedInputs(tick: TickDecl, header: RuleHeader): InputKey[] {
     }
   };
   visitBlock(tick.body, 1, new Map());
-  for (const r of header.requires) visitExpr(r, 2, new Map());
+  for (const r of requires) visitExpr(r, 2, new Map());
   const out: InputKey[] = [];
   for (const [key, n] of counts) {
     if (n < 2) continue;

@@ -14,10 +14,18 @@ export interface Token {
   value?: number;
 }
 
+/** Reserved everywhere: they start statements or are values. */
 export const KEYWORDS = new Set([
-  'rule', 'uses', 'every', 'requires', 'ensures', 'const', 'state', 'fn', 'on', 'tick', 'test',
-  'let', 'var', 'if', 'then', 'else', 'for', 'in', 'repeat', 'return', 'true', 'false',
-  'expect', 'at', 'now', 'result',
+  'let', 'var', 'if', 'else', 'for', 'repeat', 'return', 'true', 'false', 'now', 'result',
+]);
+
+/**
+ * Keywords only in one position (the start of a header line or a declaration, after `on`, `for x`,
+ * `if c` or `tick`, or a statement in a test): they lex as names, so they are names everywhere else.
+ */
+export const CONTEXTUAL_KEYWORDS = new Set([
+  'rule', 'uses', 'every', 'requires', 'ensures', 'targets', 'const', 'state', 'fn', 'on', 'tick', 'test',
+  'then', 'in', 'expect', 'at',
 ]);
 
 /** Built-in names: reserved, so a user name never hides one. */

@@ -39,6 +39,10 @@ class Parser {
   private parenDepth = 0;
   /** How deeply expressions and blocks nest: bounded, so no input can exhaust the stack. */
   private nesting = 0;
+  /** A block ran into the end of the file: everything after its brace is inside it, the structure is lost. */
+  private unclosedBlock = false;
+  /** Top-level declarations (or the header) dropped after a syntax error. */
+  private droppedDeclarations = 0;
 
   constructor(private readonly tokens: Token[], private readonly diagnostics: Diagnostics) {}
 
@@ -143,6 +147,7 @@ class Parser {
       header = this.header();
     } catch (e) {
       if (!(e instanceof SyntaxError_)) throw e;
+      this.droppedDeclarations++;
       this.recover(false);
     }
     const decls: Decl[] = [];
@@ -153,11 +158,12 @@ class Parser {
         if (d) decls.push(d);
       } catch (e) {
         if (!(e instanceof SyntaxError_)) throw e;
+        this.droppedDeclarations++;
         this.recover(false);
       }
       this.skipNewlines();
     }
-    return { header, decls };
+    return { header, decls, syntax: { unclosedBlock: this.unclosedBlock, droppedDeclarations: this.droppedDeclarations } };
   }
 
   private header(): RuleHeader | null {
@@ -297,7 +303,7 @@ class Parser {
       const body = this.block();
       return { kind: 'test', span: join(t.span, body.span), name: name.text.slice(1, -1), body };
     }
-    if (['uses', 'every', 'requires', 'ensures', 'rule'].includes(t.text) && t.kind === 'keyword') {
+    if (['uses', 'every', 'requires', 'ensures', 'targets', 'rule'].includes(t.text) && t.kind === 'ident') {
       this.fail(t.span, `\`${t.text}\` belongs in the header, before the first declaration`,
         header ? 'move this line up, under the `rule` line' : undefined, 'E0206');
     }
@@ -356,7 +362,10 @@ class Parser {
     this.skipNewlines();
     while (!this.is('}')) {
       if (this.peek().kind === 'eof') {
-        this.fail(open.span, 'this block is not closed', 'add the matching `}`');
+        this.unclosedBlock = true;
+        const unclosed = this.likelyUnclosed(open);
+        this.fail(unclosed.span, 'this block is not closed', unclosed === open ? 'add the matching `}`'
+          : `add the matching \`}\`: by its indentation, the \`}\` on line ${this.closerOf(open)!.span.line} closes the block of line ${open.span.line}`);
       }
       try {
         statements.push(this.statement());
@@ -368,6 +377,35 @@ class Parser {
     }
     const close = this.next();
     return { kind: 'block', span: join(open.span, close.span), statements };
+  }
+
+  /**
+   * Which brace the author left open, when a block runs into the end of the file: by the indentation of
+   * the lines, a `}` lined up with `open`'s line but matched with a brace inside it means that inner brace
+   * is the one not closed (the `}` was meant for `open`). Otherwise `open` itself.
+   */
+  private likelyUnclosed(open: Token): Token {
+    const closer = this.closerOf(open);
+    if (!closer) return open;
+    const stack: number[] = [];
+    for (let i = this.tokens.indexOf(open) + 1; this.tokens[i] !== closer; i++) {
+      const t = this.tokens[i];
+      if (t.kind === 'punct' && t.text === '{') stack.push(i);
+      if (t.kind === 'punct' && t.text === '}') stack.pop();
+    }
+    return stack.length ? this.tokens[stack[stack.length - 1]] : open;
+  }
+
+  /** The first `}` after `open` lined up with `open`'s line, if any. */
+  private closerOf(open: Token): Token | undefined {
+    const indent = new Map<number, number>();
+    for (const t of this.tokens) {
+      if (t.kind !== 'newline' && t.kind !== 'eof' && !indent.has(t.span.line)) indent.set(t.span.line, t.span.column);
+    }
+    const want = indent.get(open.span.line);
+    const start = this.tokens.indexOf(open);
+    return this.tokens.slice(start + 1).find((t) => t.kind === 'punct' && t.text === '}' && t.span.column === want
+      && indent.get(t.span.line) === want);
   }
 
   private statement(): Stmt {
@@ -399,12 +437,18 @@ class Parser {
       this.next();
       const value = this.expression();
       stmt = { kind: 'return', span: join(t.span, value.span), value };
-    } else if (t.text === 'tick' && t.kind === 'keyword') {
+    } else if (t.kind === 'ident' && this.tokens[this.pos + 1]?.text === '=' && t.text !== 'gpio' && t.text !== 'sensor') {
+      // Before `tick` and `expect`: those are statements only when no `=` follows (`tick = 0` assigns).
+      this.next();
+      this.next();
+      const value = this.expression();
+      stmt = { kind: 'assign', span: join(t.span, value.span), name: t.text, nameSpan: t.span, value };
+    } else if (t.text === 'tick' && t.kind === 'ident') {
       this.next();
       let at: Expr | null = null;
       if (this.accept('at')) at = this.expression();
       stmt = { kind: 'tick', span: at ? join(t.span, at.span) : t.span, at };
-    } else if (t.text === 'expect' && t.kind === 'keyword') {
+    } else if (t.text === 'expect' && t.kind === 'ident') {
       this.next();
       const cond = this.expression();
       stmt = { kind: 'expect', span: join(t.span, cond.span), cond };
@@ -416,11 +460,6 @@ class Parser {
       this.expect('=', t.text === 'gpio' ? 'drive an output with `gpio(PIN) = VALUE`' : undefined);
       const value = this.expression();
       stmt = { kind: 'io-assign', span: join(t.span, value.span), io: t.text as 'gpio' | 'sensor', target: target.args[0], value };
-    } else if (t.kind === 'ident' && this.tokens[this.pos + 1]?.text === '=') {
-      this.next();
-      this.next();
-      const value = this.expression();
-      stmt = { kind: 'assign', span: join(t.span, value.span), name: t.text, nameSpan: t.span, value };
     } else {
       return this.fail(t.span, `expected a statement, found ${this.describe(t)}`,
         'statements are `let`, `var`, assignments, `gpio(PIN) = ...`, `if`, `for`, `repeat` and `return`');

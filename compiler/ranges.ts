@@ -68,6 +68,12 @@ export function binaryRange(op: BinaryOp, type: Type, a: Range, b: Range): Range
       return intResult(Math.min(...p), Math.max(...p));
     }
     case '/': {
+      // By a constant (not -1, where the smallest int wraps): division is monotonic in the dividend.
+      if (b.lo === b.hi && b.lo !== 0 && b.lo !== -1) {
+        const x = Math.trunc(a.lo / b.lo);
+        const y = Math.trunc(a.hi / b.lo);
+        return makeRange(Math.min(x, y), Math.max(x, y));
+      }
       const m = Math.max(Math.abs(a.lo), Math.abs(a.hi));
       if (a.lo >= 0 && b.lo > 0) return makeRange(0, a.hi);
       return intResult(-m, m);

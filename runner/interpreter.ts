@@ -29,6 +29,9 @@ interface Frame {
   writes: [number, number][] | null;
 }
 
+/** What `run` returns on a tick whose assumption (a `requires` checked in the artifact) did not hold. */
+export const ASSUMPTION_FAILED = -1;
+
 class Return {
   constructor(readonly value: number) {}
 }
@@ -38,8 +41,13 @@ export class ExpressionError extends Error {}
 export class RuleInterpreter {
   private state: number[];
 
+  private readonly ranges: Map<number, { min: number; max: number }>;
+  /** Readings saturated to the manifest's ranges, by channel. */
+  readonly saturations = new Map<number, number>();
+
   constructor(readonly rule: CheckedRule) {
     this.state = rule.states.map((s) => s.initial);
+    this.ranges = new Map(rule.sensorRanges.map((r) => [r.channel, r]));
   }
 
   reset(): void {
@@ -57,14 +65,15 @@ export class RuleInterpreter {
     const pins = new Map<number, number>();
     const ctx: EvalContext = {
       stateValue: (i) => this.state[i],
-      sensor: (ch) => { if (!sensors.has(ch)) sensors.set(ch, io.sensor(ch) | 0); return sensors.get(ch)!; },
+      sensor: (ch) => { if (!sensors.has(ch)) sensors.set(ch, this.saturate(ch, io.sensor(ch))); return sensors.get(ch)!; },
       gpio: (pin) => { if (!pins.has(pin)) pins.set(pin, io.gpioIn(pin) ? 1 : 0); return pins.get(pin)!; },
       now: now | 0,
       result: 0,
     };
     const frame: Frame = { locals: new Map(), params: [], ctx, writes: [] };
-    for (const req of this.rule.header.requires) {
-      if (!this.expr(req, frame)) return 0;
+    // An assumption that does not hold: the tick writes nothing, changes no state, and says so.
+    for (const req of this.rule.checkedRequires) {
+      if (!this.expr(req, frame)) return ASSUMPTION_FAILED;
     }
     const saved = [...this.state];
     let value = 0;
@@ -79,6 +88,18 @@ export class RuleInterpreter {
     }
     for (const [pin, level] of frame.writes!) io.gpioOut(pin, level);
     return value;
+  }
+
+  /**
+   * A reading as the host passes it on: truncated and saturated to the channel's range in the
+   * manifest (the profile's, narrowed by `requires` bounds). Counted, as hosts count them.
+   */
+  private saturate(channel: number, raw: number): number {
+    const r = this.ranges.get(channel);
+    const v = Math.trunc(raw);
+    if (!r || (v >= r.min && v <= r.max)) return v | 0;
+    this.saturations.set(channel, (this.saturations.get(channel) ?? 0) + 1);
+    return v < r.min ? r.min : r.max;
   }
 
   /** Evaluates an expression (an `expect` condition, say) against the given inputs. */

@@ -4,7 +4,8 @@ import type { Expr, TestDecl } from '../compiler/ast.js';
 import type { CompileResult } from '../compiler/index.js';
 import { SourceMap } from '../compiler/diagnostics.js';
 import { sensorChannel, type TargetProfile } from '../contract/targets.js';
-import { loadRuleOn, RuleTrap, type EngineBackend, type LoadedRule } from '../engine/engine.js';
+import { loadRuleOn, RuleTrap, type EngineBackend, type LoadedRule, type RuleCounters } from '../engine/engine.js';
+import type { SensorRange } from '../contract/manifest.js';
 import { RuleInterpreter, type EvalContext } from './interpreter.js';
 import { SimulatedBoard } from './board.js';
 
@@ -24,6 +25,8 @@ export interface TestOutcome {
   passed: boolean;
   failure?: ExpectFailure;
   ticks: number;
+  /** What the engine counted over the test: readings it saturated to the manifest's ranges, failed assumptions. */
+  counters: RuleCounters;
 }
 
 /** Runs every test of a compiled rule. The result must carry `rule` and `artifact`. */
@@ -45,7 +48,7 @@ function runOne(result: CompileResult, test: TestDecl, backend: EngineBackend): 
   const ctx = (): EvalContext => ({
     stateValue: (index) => stateValue(result, loaded, index),
     // What the rule itself reads: readings saturate at the channel's range, input levels are 0 or 1.
-    sensor: (ch) => saturateReading(result.target, ch, board.sensors.get(ch) ?? 0),
+    sensor: (ch) => saturateReading(result.target, ch, board.sensors.get(ch) ?? 0, artifact.manifest.ranges),
     gpio: (pin) => (rule.capabilities.gpio_out.includes(pin) ? board.outputs.get(pin) ?? 0 : (board.inputs.get(pin) ? 1 : 0)),
     now,
     result: lastResult,
@@ -65,7 +68,7 @@ function runOne(result: CompileResult, test: TestDecl, backend: EngineBackend): 
       } else if (s.kind === 'expect') {
         if (!interpreter.evaluate(s.cond, ctx())) {
           return {
-            name: test.name, passed: false, ticks,
+            name: test.name, passed: false, ticks, counters: loaded.counters(),
             failure: {
               line: s.span.line, column: s.span.column, source: map.lineText(s.span.line).trim(),
               values: observed(s.cond, result.source, interpreter, ctx()),
@@ -79,21 +82,32 @@ function runOne(result: CompileResult, test: TestDecl, backend: EngineBackend): 
     const trap = e instanceof RuleTrap || e instanceof UnobservableState;
     if (!trap) throw e;
     return {
-      name: test.name, passed: false, ticks,
+      name: test.name, passed: false, ticks, counters: loaded.counters(),
       failure: { line: test.span.line, column: test.span.column, source: `test "${test.name}"`, values: [], message: (e as Error).message },
     };
   } finally {
     loaded.close();
   }
-  return { name: test.name, passed: true, ticks };
+  return { name: test.name, passed: true, ticks, counters: loaded.counters() };
 }
 
 export class UnobservableState extends Error {}
 
-/** A reading as the host hands it to a rule: within the channel's range (device-abi.md). */
-export function saturateReading(target: TargetProfile, channel: number, value: number): number {
-  const info = sensorChannel(target, channel);
+/**
+ * A reading as the host hands it to a rule: within the channel's range in the manifest (the profile's,
+ * narrowed by `requires`), or the profile's when the manifest has none for it (device-abi.md).
+ */
+export function saturateReading(target: TargetProfile, channel: number, value: number, ranges: SensorRange[] = []): number {
+  const info = ranges.find((r) => r.channel === channel) ?? sensorChannel(target, channel);
   return info ? Math.min(info.max, Math.max(info.min, value)) : value;
+}
+
+/** `sensor(8) 2, sensor(9) 1 saturated; 1 assumption failure`, or null when nothing was counted. */
+export function describeCounters(c: RuleCounters): string | null {
+  const saturated = Object.entries(c.saturations).filter(([, n]) => n > 0).map(([ch, n]) => `sensor(${ch}) ${n}`);
+  if (saturated.length === 0 && c.assumptionFailures === 0) return null;
+  return `readings saturated to the manifest's ranges: ${saturated.join(', ') || 'none'}; `
+    + `failed assumptions: ${c.assumptionFailures}`;
 }
 
 /**

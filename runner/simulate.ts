@@ -3,7 +3,8 @@
 // rule did: writes, state values, the returned delay, and why a tick did nothing.
 import type { CompileResult } from '../compiler/index.js';
 import { SourceMap } from '../compiler/diagnostics.js';
-import { loadRuleOn, type EngineBackend } from '../engine/engine.js';
+import { loadRuleOn, type EngineBackend, type RuleCounters } from '../engine/engine.js';
+import { saturateReading } from './rule-tests.js';
 import { sensorChannel } from '../contract/targets.js';
 import { SimulatedBoard } from './board.js';
 import { RuleInterpreter } from './interpreter.js';
@@ -117,6 +118,11 @@ export class Simulation {
     this.interpreter = new RuleInterpreter(result.rule!);
   }
 
+  /** What the engine counted so far: readings saturated to the manifest's ranges, failed assumptions. */
+  counters(): RuleCounters {
+    return this.loaded.counters();
+  }
+
   step(step: Step): StepOutcome {
     const clamped = checkInputs(this.result, step, this.saturate);
     const saturated: StepOutcome['saturated'] = {};
@@ -151,12 +157,13 @@ export class Simulation {
     const rule = this.result.rule!;
     const ctx = {
       stateValue: () => 0,
-      sensor: (ch: number) => this.board.sensors.get(ch) ?? 0,
+      sensor: (ch: number) => saturateReading(this.result.target, ch, this.board.sensors.get(ch) ?? 0, this.result.artifact!.manifest.ranges),
       gpio: (pin: number) => (this.board.inputs.get(pin) ? 1 : 0),
       now: now | 0, result: 0,
     };
     const map = new SourceMap(this.result.source);
-    for (const req of rule.header.requires) {
+    // Bounds on channels never stop a tick (readings saturate to them); the other lines are checked.
+    for (const req of rule.checkedRequires) {
       if (!this.interpreter.evaluate(req, ctx)) {
         return `requires on line ${req.span.line} does not hold (${map.lineText(req.span.line).trim()}): the tick skipped its body`;
       }

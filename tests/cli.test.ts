@@ -221,15 +221,38 @@ test('run prints each tick, and --steps --json prints one JSON line per step', (
   const s = rules(['run', 'fan.rule', '-t', 'rpi', '--steps', 'steps.json', '--json'], { cwd: dir });
   t.is(s.code, 0, s.stderr);
   const lines = s.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const counters = { saturations: { 0: 0 }, assumptionFailures: 0 };
   t.deepEqual(lines, [
-    { step: 0, now: 0, writes: { 17: 1 }, returned: 0, state: {}, saturated: {} },
-    { step: 1, now: 500, writes: { 17: 1 }, returned: 0, state: {}, saturated: {} },
-    { step: 2, now: 1000, writes: { 17: 0 }, returned: 0, state: {}, saturated: {} },
+    { step: 0, now: 0, writes: { 17: 1 }, returned: 0, state: {}, saturated: {}, counters },
+    { step: 1, now: 500, writes: { 17: 1 }, returned: 0, state: {}, saturated: {}, counters },
+    { step: 2, now: 1000, writes: { 17: 0 }, returned: 0, state: {}, saturated: {}, counters },
   ]);
   writeFileSync(join(dir, 'bad-steps.json'), '[{"now": "soon"}]');
   const bad = rules(['run', 'fan.rule', '-t', 'rpi', '--steps', 'bad-steps.json'], { cwd: dir });
   t.is(bad.code, 2);
   t.regex(bad.stderr, /step 0: "now" must be an integer/);
+});
+
+test('run and test show the readings saturated to the manifest\'s ranges and the failed assumptions', (t) => {
+  const rule = `rule latch
+uses sensor(8, 9), gpio_out(5)
+requires sensor(8) <= 8_000
+requires sensor(9) < sensor(8)
+on tick { gpio(5) = sensor(8) > 7_000 }
+test "an overpressure beyond the assumed range still trips" {
+  sensor(8) = 9_500
+  tick
+  expect gpio(5) == 1
+}
+`;
+  const dir = workspace({ 'latch.rule': rule });
+  const r = rules(['run', 'latch.rule', '-t', 'rpi', '--sensor', '8=9500', '--sensor', '9=9000', '--ticks', '2'], { cwd: dir });
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stdout, /tick 0 at 0 ms: no writes; returned -1 .*\n.*requires on line 4 does not hold/);
+  t.regex(r.stdout, /readings saturated to the manifest's ranges: sensor\(8\) 2; failed assumptions: 2\n$/);
+  const s = rules(['test', 'latch.rule', '-t', 'rpi'], { cwd: dir });
+  t.is(s.code, 0, s.stdout + s.stderr);
+  t.regex(s.stdout, /passed  an overpressure beyond the assumed range still trips\n {6}readings saturated to the manifest's ranges: sensor\(8\) 1; failed assumptions: 0\n/);
 });
 
 test('targets line: building a folder for another target skips those rules with a note; naming one is an error', (t) => {
@@ -266,7 +289,7 @@ test('the examples build for a folder on every target, skipping those not writte
 const COUNTER = `rule counter
 uses sensor(0), gpio_in(4), gpio_out(17)
 every 1s
-requires sensor(0) >= 0
+requires sensor(0) >= 0 || gpio(4) == 0
 
 state seen = 0
 
@@ -296,7 +319,7 @@ test('run shows state values, the returned delay, saturated readings, and why a 
   t.is(first.returned, 250);
   t.is(first.idle, undefined);
   t.regex(idle.idle, /no pin was written and no state changed/);
-  t.regex(skipped.idle, /requires on line 4 does not hold \(requires sensor\(0\) >= 0\)/);
+  t.regex(skipped.idle, /requires on line 4 does not hold \(requires sensor\(0\) >= 0 \|\| gpio\(4\) == 0\)/);
   t.deepEqual(skipped.state, { seen: 1 });
   const text = rules(['run', 'counter.rule', '-t', 'rpi', '--sensor', '0=-5', '--gpio', '4=1'], { cwd: dir });
   t.regex(text.stdout, /^  did nothing: requires on line 4 does not hold/m);

@@ -257,7 +257,7 @@ on tick {
   t.deepEqual(states(interp), { and: 0, or: 0 });
 });
 
-test('a tick whose requires does not hold does nothing: no writes, no state change, returns 0', (t) => {
+test('a tick whose requires does not hold does nothing: no writes, no state change, returns -1', (t) => {
   const interp = interpreterFor(`rule guarded
 uses sensor(0), gpio_in(4), gpio_out(10)
 requires sensor(0) > 0 && gpio(4) == 1
@@ -268,10 +268,10 @@ on tick {
   return 250
 }`);
   const skipped = new FakeIo({ 0: 0 }, { 4: 1 });
-  t.is(interp.tick(1000, skipped), 0);
+  t.is(interp.tick(1000, skipped), -1);
   t.deepEqual(skipped.writes, []);
   t.deepEqual(states(interp), { n: 0 });
-  t.is(interp.tick(1000, new FakeIo({ 0: 5 }, { 4: 0 })), 0);
+  t.is(interp.tick(1000, new FakeIo({ 0: 5 }, { 4: 0 })), -1);
   t.deepEqual(states(interp), { n: 0 });
   const ran = new FakeIo({ 0: 5 }, { 4: 1 });
   t.is(interp.tick(1000, ran), 250);
@@ -357,10 +357,13 @@ on tick {
     count = 1000
   }
 }`);
+  // Channel 2 is air pressure on rpi (30 000..110 000 Pa): readings are saturated to its range, as hosts do.
   interp.tick(0, new FakeIo({ 0: 1, 1: 10, 2: 100, 3: 1000 }));
-  t.deepEqual(states(interp), { total: 1 + 10 + 200 + 3000, count: 3 });
+  t.deepEqual(states(interp), { total: 1 + 10 + 2 * 30_000 + 3000, count: 3 });
+  t.deepEqual([...interp.saturations], [[2, 1]]);
   interp.tick(0, new FakeIo({ 0: -1 }));
-  t.deepEqual(states(interp), { total: -1, count: 6 });
+  t.deepEqual(states(interp), { total: -1 + 2 * 30_000, count: 6 });
+  t.deepEqual([...interp.saturations], [[2, 2]]);
 });
 
 test('state persists from tick to tick, and reset() brings back the starting values', (t) => {

@@ -164,7 +164,7 @@ for (const c of cases) {
 
 const MIXED = `rule mixed
 uses sensor(0), gpio_in(4), gpio_out(10..13, 17)
-requires sensor(0) >= 0
+requires sensor(0) >= 0 && gpio(4) >= 0     # names a pin: checked by the artifact, not a bound
 state count = 0
 on tick {
   let t = sensor(0)
@@ -184,8 +184,8 @@ test('loop-variable pins, bool writes, requires and read-once inputs', async (t)
     { now: 200, sensors: { 0: 5 }, gpio: { 4: 0 } },
   ]);
   t.deepEqual(run.ticks[0], { writes: { 10: 1, 11: 1, 12: 1, 13: 0, 17: 1 }, returned: 50 });
-  // `requires` fails: the tick does nothing at all.
-  t.deepEqual(run.ticks[1], { writes: {}, returned: 0 });
+  // `requires` fails: the tick does nothing at all, and says so.
+  t.deepEqual(run.ticks[1], { writes: {}, returned: -1 });
   t.deepEqual(run.ticks[2], { writes: { 10: 1, 11: 0, 12: 0, 13: 0, 17: 0 }, returned: 10 });
   t.is(run.state('count'), 2, 'the skipped tick did not count');
   // sensor(0) appears four times in the rule, and is read once per tick.

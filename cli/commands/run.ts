@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { buildRules, hasErrors } from '../../compiler/build.js';
 import { MAX_STEPS, parseSteps, Simulation, StepsError, type Step, type StepOutcome } from '../../runner/simulate.js';
 import { Wasm3Unavailable } from '../../engine/native-addon.js';
-import { nextDelay } from '../../runner/rule-tests.js';
+import { describeCounters, nextDelay } from '../../runner/rule-tests.js';
 import { describeFileError, UsageError } from '../files.js';
 import { paint } from '../output.js';
 import { guarded, printDiagnostics, withJson, withTarget, type SetExit } from './shared.js';
@@ -85,7 +85,8 @@ export function runCommand(setExit: SetExit): CommandModule<object, RunArgs> {
       const period = result.rule!.periodMs;
       const print = (o: StepOutcome) => {
         if (args.json) {
-          process.stdout.write(JSON.stringify(o) + '\n');
+          // With what the engine counted so far (readings saturated to the manifest's ranges, failed assumptions).
+          process.stdout.write(JSON.stringify({ ...o, counters: sim!.counters() }) + '\n');
           return;
         }
         const writes = Object.entries(o.writes).map(([pin, level]) => `gpio(${pin}) = ${level}`).join(', ') || 'no writes';
@@ -111,6 +112,7 @@ export function runCommand(setExit: SetExit): CommandModule<object, RunArgs> {
             now = (now + (args.every ?? nextDelay(o.returned, period, target))) | 0;
           }
         }
+        if (!args.json) process.stdout.write(`${describeCounters(sim.counters()) ?? 'no readings saturated, no failed assumptions'}\n`);
       } catch (e) {
         if (e instanceof Wasm3Unavailable) throw new UsageError(e.message);
         if (e instanceof StepsError) throw new UsageError(e.message);

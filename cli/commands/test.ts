@@ -3,6 +3,7 @@
 import type { CommandModule } from 'yargs';
 import { loadTarget, targetNames } from '../../contract/targets.js';
 import { testRules } from '../../runner/test-suite.js';
+import { describeCounters } from '../../runner/rule-tests.js';
 import { Wasm3Unavailable } from '../../engine/native-addon.js';
 import { collectRuleFileSet, UsageError } from '../files.js';
 import { Progress } from '../progress.js';
@@ -81,6 +82,8 @@ export function testCommand(setExit: SetExit): CommandModule<object, TestArgs> {
           if (run.tests.length === 0) process.stdout.write('  no tests\n');
           for (const t of run.tests) {
             process.stdout.write(`  ${t.passed ? 'passed' : 'FAILED'}  ${t.name}\n`);
+            const counted = describeCounters(t.counters);
+            if (counted) process.stdout.write(`      ${counted}\n`);
             if (t.failure) {
               process.stdout.write(`      ${report.file}:${t.failure.line}:${t.failure.column}: ${t.failure.source}\n`);
               process.stdout.write(`      ${t.failure.message}\n`);

@@ -11,6 +11,7 @@
 // channels that are declared and exist on every built-in target, pure functions called only by later ones (no
 // recursion), and functions that return on every path. Floats appear only when the options allow them.
 import fc from 'fast-check';
+import { loadTarget, sensorChannel } from '../../contract/targets.js';
 
 export type Ty = 'int' | 'bool' | 'float';
 
@@ -20,6 +21,16 @@ export const INT_MAX = 2147483647;
 export const CHANNELS = [0, 1, 2, 3, 4, 5, 6, 7];
 /** Pins the generated rules read (gpio_in) and drive (gpio_out): valid on every target, never both. */
 export const INPUT_PINS = [2, 3, 4, 5];
+
+/**
+ * Per channel, the bounds every built-in target can meet: a lower bound up to the smallest of the targets' maxima, an
+ * upper bound from the largest of their minima. Bounds beyond these make some target refuse the rule (E0370).
+ */
+const BUILTIN_RANGES = ['rpi', 'stm32', 'nrf5340'].map((name) => loadTarget(name));
+const SAFE_BOUNDS = new Map(CHANNELS.map((ch) => {
+  const ranges = BUILTIN_RANGES.map((t) => sensorChannel(t, ch)!);
+  return [ch, { lowUpTo: Math.min(...ranges.map((r) => r.max)), highFrom: Math.max(...ranges.map((r) => r.min)) }];
+}));
 export const OUTPUT_PINS = [10, 11, 12, 13, 14, 15, 16, 17];
 
 /**
@@ -106,6 +117,11 @@ function intText(v: number, c: Choices): string {
 }
 
 /** A float literal for a non-negative f32 value (negative ones get a unary minus). */
+/** `k OP x` for `x OP' k`. */
+function flip(op: '<' | '<=' | '>' | '>=' | '=='): string {
+  return { '<': '>', '<=': '>=', '>': '<', '>=': '<=', '==': '==' }[op];
+}
+
 function floatText(v: number): string {
   if (Object.is(v, -0)) return '(-0.0)';
   if (v < 0) return `(-${floatText(-v)})`;
@@ -176,6 +192,8 @@ class RuleGenerator {
   private readonly sensors = new Set<number>();
   private readonly inputs = new Set<number>();
   private readonly outputs = new Set<number>();
+  /** Bounds the `requires` lines so far put on each channel. */
+  private readonly bounds = new Map<number, { lo: number; hi: number }>();
   /** Channels that a `requires` proves nonzero. */
   private readonly nonzeroSensors = new Set<number>();
   private readonly fns: FnSig[] = [];
@@ -234,10 +252,19 @@ class RuleGenerator {
       this.feature('state');
     }
 
-    // requires (read inputs; may prove channels nonzero)
+    // requires: bounds on channels (the manifest's ranges, readings saturated to them) and assumptions the
+    // artifact checks (a failing tick returns -1 and does nothing); either may prove channels nonzero
     const requireLines: string[] = [];
     const nRequires = c.weighted([6, 3, 1]);
-    for (let i = 0; i < nRequires; i++) requireLines.push(`requires ${this.requiresExpr()}`);
+    for (let i = 0; i < nRequires; i++) {
+      if (c.chance(50)) {
+        requireLines.push(`requires ${this.channelBoundsExpr()}`);
+        this.feature('requires-range');
+      } else {
+        requireLines.push(`requires ${this.requiresExpr(global)}`);
+        this.feature('requires-checked');
+      }
+    }
     if (nRequires) this.feature('requires');
 
     // functions: f_i may call f_0..f_{i-1}. Signatures first, then the tick, then the bodies, so that when the
@@ -372,12 +399,67 @@ class RuleGenerator {
     return intText(c.chance(70) ? c.pick(SPECIAL_INTS) : c.chance(50) ? c.below(200) - 100 : c.int32(), c);
   }
 
-  private requiresExpr(): string {
+  /**
+   * Bounds on channels only: the manifest's `ranges`. Mostly bounds inside every target's range for the channel,
+   * sometimes one that a target's range excludes (that target refuses the rule with E0370).
+   */
+  private channelBoundsExpr(): string {
     const c = this.c;
     const parts: string[] = [];
     const n = 1 + c.below(2);
+    const ch = c.pick(CHANNELS);
     for (let i = 0; i < n; i++) {
-      if (c.chance(20)) {
+      // Another channel now and then: one line may bound several.
+      const channel = c.chance(20) ? c.pick(CHANNELS) : ch;
+      const safe = SAFE_BOUNDS.get(channel)!;
+      let op = c.pick(['<', '<=', '>', '>=', '==', '>=', '<='] as const);
+      let k: number;
+      if (c.chance(10)) {
+        // Anything: some targets may refuse it (E0370), or find that it says nothing (W0105).
+        k = c.pick([-40_000, -16_000, -1, 0, 1, 100, 3000, 16_000, 30_000, 125_000, INT_MIN, INT_MAX]);
+      } else if (op === '>' || op === '>=') {
+        // Not above an upper bound given before, so that the bounds together still leave readings.
+        k = Math.min(safe.lowUpTo, this.bounds.get(channel)?.hi ?? Infinity) - c.pick([0, 1, 10, 250, 1000, 3000]) - (op === '>' ? 1 : 0);
+        this.bounds.set(channel, { lo: k, hi: this.bounds.get(channel)?.hi ?? Infinity });
+      } else if (op === '<' || op === '<=') {
+        k = Math.max(safe.highFrom, this.bounds.get(channel)?.lo ?? -Infinity) + c.pick([0, 1, 10, 250, 1000, 3000]) + (op === '<' ? 1 : 0);
+        this.bounds.set(channel, { lo: this.bounds.get(channel)?.lo ?? -Infinity, hi: k });
+      } else if (safe.highFrom <= safe.lowUpTo && !this.bounds.has(channel)) {
+        k = safe.highFrom + c.below(safe.lowUpTo - safe.highFrom + 1);
+      } else {
+        op = '>=';
+        k = safe.lowUpTo;
+      }
+      this.sensors.add(channel);
+      if ((op === '>' && k >= 0) || (op === '>=' && k > 0) || (op === '==' && k !== 0)) this.nonzeroSensors.add(channel);
+      parts.push(c.chance(25) ? `${intText(k, c)} ${flip(op)} sensor(${channel})` : `sensor(${channel}) ${op} ${intText(k, c)}`);
+    }
+    return parts.join(' && ');
+  }
+
+  /** Assumptions the artifact checks: relations between inputs, `!=`, `||`, pins and states. */
+  private requiresExpr(global: Var[]): string {
+    const c = this.c;
+    const parts: string[] = [];
+    const n = 1 + c.below(2);
+    const states = global.filter((v) => v.kind === 'state' && v.type === 'int');
+    // One part that is not a bound on a channel, so that the line is checked in the artifact.
+    const checked = c.below(n);
+    for (let i = 0; i < n; i++) {
+      if (i === checked && c.chance(60)) {
+        const a = c.pick(CHANNELS);
+        const b = c.pick(CHANNELS);
+        this.sensors.add(a);
+        const form = c.below(4);
+        if (form === 0 && states.length > 0) parts.push(`${c.pick(states).name} ${c.pick(['<', '>=', '!='])} sensor(${a}) + ${c.below(100)}`);
+        else if (form === 1) parts.push(`(sensor(${a}) < ${intText(c.pick([0, 100, 3000]), c)} || sensor(${a}) > ${intText(c.pick([1000, 16_000]), c)})`);
+        else {
+          this.sensors.add(b);
+          parts.push(`sensor(${a}) ${c.pick(['<', '<=', '>', '!='])} sensor(${b})`);
+        }
+        continue;
+      }
+      if (c.chance(20) || i === checked) {
         const pin = c.pick(INPUT_PINS);
         this.inputs.add(pin);
         parts.push(`gpio(${pin}) == ${c.below(2)}`);
@@ -393,7 +475,8 @@ class RuleGenerator {
         parts.push(c.chance(50) ? `sensor(${ch}) > 0` : `sensor(${ch}) >= 1`);
         this.nonzeroSensors.add(ch);
       } else {
-        // Mostly assumptions that usually hold (the range edges), sometimes ones that often fail.
+        // Mostly assumptions that usually hold (the range edges), sometimes ones that often fail; `!=` keeps the
+        // line one the artifact checks.
         const k = c.pick([-40_000, -16_000, -1, 0, 1, 100, 3000, 3300, 16_000, 30_000, 125_000, INT_MIN, INT_MAX]);
         if (c.chance(70)) {
           parts.push(c.pick([`sensor(${ch}) >= ${intText(c.pick([-40_000, INT_MIN, -16_000]), c)}`,

@@ -14,6 +14,11 @@ export type TargetName = (typeof TARGET_NAMES)[number];
 
 /** Errors that only say the rule does not fit a target: size, instructions, state slots, loop trips. */
 export const LIMIT_ERRORS = new Set(['E0501', 'E0502', 'E0503', 'E0506']);
+/**
+ * Errors that say the rule does not fit a target: its limits, or a `requires` bound that the target's range for the
+ * channel excludes (generated rules bound channels whose ranges differ from target to target).
+ */
+export const TARGET_ERRORS = new Set([...LIMIT_ERRORS, 'E0370']);
 /** A float on a target without floating point. */
 export const FLOAT_ERROR = 'E0401';
 
@@ -236,7 +241,7 @@ export async function checkRule(source: string, runs: readonly (readonly Tick[])
     const errors = result.diagnostics.filter((d) => d.severity === 'error');
     const floatRefused = !target.floatingPoint && options.usesFloat;
     if (floatRefused) {
-      if (errors.length === 0 || errors.some((e) => e.code !== FLOAT_ERROR && !LIMIT_ERRORS.has(e.code))) {
+      if (errors.length === 0 || errors.some((e) => e.code !== FLOAT_ERROR && !TARGET_ERRORS.has(e.code))) {
         throw new UnexpectedCompileError(`target ${name} has no floating point but did not refuse this float rule with ${FLOAT_ERROR} alone:\n`
           + `${errors.map((e) => `${describeError(e)}`).join('\n') || '(no errors)'}\n--- source ---\n${source}`,
         `float rule not refused on ${name}: ${codes(errors)}`, name, false);
@@ -246,7 +251,7 @@ export async function checkRule(source: string, runs: readonly (readonly Tick[])
       continue;
     }
     if (errors.length > 0) {
-      if (errors.every((e) => LIMIT_ERRORS.has(e.code))) {
+      if (errors.every((e) => TARGET_ERRORS.has(e.code))) {
         summary.skipped[name] = [...new Set(errors.map((e) => e.code))].sort();
         if (stats) {
           const key = `${name} ${[...new Set(errors.map((e) => e.code))].sort().join('+')}`;
