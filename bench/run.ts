@@ -17,7 +17,7 @@ import { loadTarget, type TargetProfile } from '../contract/targets.js';
 import type { Manifest } from '../contract/manifest.js';
 import { loadRule, loadRuleOnNode, validateArtifact, verifyModule, wasm3Version, type LoadedRule, type RuleIo } from '../engine/index.js';
 import { compileTwin } from './asc-batch.js';
-import { firmwareFootprint } from './firmware.js';
+import { firmwareFootprint, installTable, measureOnEmulatedBoards } from './firmware.js';
 import { flashBench } from './flash.js';
 import { mqttBench } from './mqtt.js';
 import { STRICT_TWIN_FLAGS, TWIN_FLAGS } from './twin-flags.js';
@@ -393,7 +393,11 @@ async function main(argv: string[]): Promise<void> {
   if (sections.has('size') || sections.has('equivalence')) await sizeAndEquivalence(examples, sections, quick);
   if (sections.has('build')) await buildSpeed(examples, quick);
   if (sections.has('tick')) await tickCost(examples, quick);
-  if (sections.has('firmware')) console.log(firmwareFootprint(ROOT));
+  if (sections.has('firmware')) {
+    const runs = await measureOnEmulatedBoards(ROOT);
+    console.log(firmwareFootprint(ROOT, typeof runs === 'string' ? {} : runs));
+    console.log(typeof runs === 'string' ? `emulated boards: skipped (${runs})\n` : installTable(runs));
+  }
   if (sections.has('flash')) console.log(await flashBench(ROOT, CLI, quick ? 3 : 5));
   if (sections.has('mqtt')) console.log(await mqttBench(quick));
 }

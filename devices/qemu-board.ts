@@ -38,6 +38,8 @@ export interface QemuBoard {
   /** Sets what a sensor channel or an input pin reads from now on (QEMU models neither). */
   setSensor(channel: number, value: number): Promise<void>;
   setInput(pin: number, level: 0 | 1): Promise<void>;
+  /** The firmware's state line: board, target, trusted keys, installed rules, and how its host opened. */
+  status(): Promise<{ board: string; target: string; keys: number; rules: number; status: string }>;
   /** Heap and stack high-water marks, in bytes, as the firmware measures them. */
   stats(): Promise<{ heap: number; stack: number }>;
   /** Everything the events link printed, for failure messages. */
@@ -153,6 +155,10 @@ export async function startQemuBoard(board: 'stm32f4' | 'm33', options: QemuBoar
       },
       setInput: async (pin, level) => {
         await link.request(`gpio ${pin} ${level}`, (e) => e.event === 'set' && e.gpio === pin, 5000);
+      },
+      status: async () => {
+        const e = await link.request('status', (x) => x.event === 'status', 5000);
+        return { board: String(e.board), target: String(e.target), keys: Number(e.keys), rules: Number(e.rules), status: String(e.status) };
       },
       stats: async () => {
         const e = await link.request('stats', (x) => x.event === 'stats', 5000);

@@ -170,6 +170,7 @@ export function sizesFromMap(mapText) {
   };
   const start = mapText.indexOf('Linker script and memory map');
   const lines = mapText.slice(start).split('\n');
+  const inputs = []; // [output section, address, size, object]
   let output = '';
   let pendingSection = null;
   for (const line of lines) {
@@ -191,17 +192,23 @@ export function sizesFromMap(mapText) {
     pendingSection = null;
     if (!section) continue;
     const m = /^\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+(\S.*)$/.exec(rest);
-    if (!m) continue;
-    const bytes = parseInt(m[2], 16);
-    if (bytes === 0) continue;
-    const from = m[3];
+    if (!m || parseInt(m[2], 16) === 0) continue;
+    inputs.push({ output, address: parseInt(m[1], 16), size: parseInt(m[2], 16), from: m[3] });
+  }
+  // Mergeable string sections are listed at their size before merging: each input gets at most the bytes up to
+  // the next input's address, so the parts add up to the image.
+  inputs.sort((a, b) => a.address - b.address);
+  for (let i = 0; i < inputs.length; i++) {
+    const { output: out, address, from } = inputs[i];
+    const next = inputs[i + 1];
+    const bytes = next && next.output === out ? Math.min(inputs[i].size, next.address - address) : inputs[i].size;
     const part = PART_OF.find(([re]) => re.test(from))?.[1] ?? 'libc';
-    if (output === '.data') {
+    if (out === '.data') {
       add(part, 'flash', bytes);
       add(part, 'ram', bytes);
-    } else if (output === '.bss' || output === '.noinit') {
+    } else if (out === '.bss' || out === '.noinit') {
       add(part, 'ram', bytes);
-    } else if (output === '.isr_vector' || output === '.text' || output === '.ARM.exidx' || output === '.rodata') {
+    } else if (out === '.isr_vector' || out === '.text' || out === '.ARM.exidx' || out === '.rodata') {
       add(part, 'flash', bytes);
     }
   }

@@ -4,6 +4,7 @@
  * (RULES_BOARD_QEMU) that link also takes scripted inputs, "sensor CH V" and "gpio PIN V", since QEMU models
  * no sensors and no input pins. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cortex_m.h"
@@ -43,12 +44,16 @@ static uint8_t sensor_is_scripted[SCRIPTED_MAX], input_is_scripted[SCRIPTED_MAX]
 #endif
 
 static uint32_t stack_bytes_used(void);
+static void print_state(const char *event);
 
 /* One command line from the events link; unknown lines are answered with an error, never acted on. */
 static void events_command(char *line) {
   char reply[96];
   long target, value;
-  char kind[8];
+  if (strcmp(line, "status") == 0) {
+    print_state("status");
+    return;
+  }
   if (strcmp(line, "stats") == 0) {
     snprintf(reply, sizeof reply, "{\"event\":\"stats\",\"heap\":%lu,\"stack\":%lu}\n",
              (unsigned long)heap_high_water(), (unsigned long)stack_bytes_used());
@@ -56,20 +61,26 @@ static void events_command(char *line) {
     return;
   }
 #ifdef RULES_BOARD_QEMU
-  char *eq = strchr(line, '=');
-  if (eq) *eq = ' '; /* "sensor 1=2500" and "sensor 1 2500" alike, as the virtual board takes them */
-  if (sscanf(line, "%7s %ld %ld", kind, &target, &value) == 3 && target >= 0 && target < (long)SCRIPTED_MAX &&
-      (strcmp(kind, "sensor") == 0 || strcmp(kind, "gpio") == 0)) {
-    int sensor = kind[0] == 's';
-    (sensor ? scripted_sensor : scripted_input)[target] = (int32_t)value;
-    (sensor ? sensor_is_scripted : input_is_scripted)[target] = 1;
-    snprintf(reply, sizeof reply, "{\"event\":\"set\",\"%s\":%ld,\"value\":%ld}\n", sensor ? "sensor" : "gpio", target,
-             value);
-    events_print(reply);
-    return;
+  /* "sensor 1 2500" or "sensor 1=2500", as the virtual board takes them (strtol, not sscanf: 5 KB less flash). */
+  int sensor = strncmp(line, "sensor ", 7) == 0;
+  int input = strncmp(line, "gpio ", 5) == 0;
+  if (sensor || input) {
+    char *end;
+    target = strtol(line + (sensor ? 7 : 5), &end, 10);
+    int separated = *end == ' ' || *end == '=';
+    char *number = end + 1;
+    value = strtol(number, &end, 10);
+    if (separated && end != number && *end == '\0' && target >= 0 && target < (long)SCRIPTED_MAX) {
+      (sensor ? scripted_sensor : scripted_input)[target] = (int32_t)value;
+      (sensor ? sensor_is_scripted : input_is_scripted)[target] = 1;
+      snprintf(reply, sizeof reply, "{\"event\":\"set\",\"%s\":%ld,\"value\":%ld}\n", sensor ? "sensor" : "gpio",
+               target, value);
+      events_print(reply);
+      return;
+    }
   }
 #else
-  (void)kind, (void)target, (void)value;
+  (void)target, (void)value;
 #endif
   events_print("{\"event\":\"error\",\"message\":\"unknown command\"}\n");
 }
@@ -191,6 +202,20 @@ static uint32_t stack_bytes_used(void) {
   return (uint32_t)((uintptr_t)_estack - (uintptr_t)p);
 }
 
+static rules_host_t *host;
+static int open_status;
+static size_t key_count;
+
+/* The boot line, and the same on request ("status"): the board, its target, its keys and rules. */
+static void print_state(const char *event) {
+  char line[176];
+  snprintf(line, sizeof line,
+           "{\"event\":\"%s\",\"board\":\"%s\",\"target\":\"%s\",\"keys\":%u,\"rules\":%u,\"status\":\"%s\"}\n", event,
+           board_name, rules_port_target.name, (unsigned)key_count, host ? (unsigned)rules_host_rule_count(host) : 0u,
+           open_status == RULES_OK ? "ok" : rules_strerror(open_status));
+  events_print(line);
+}
+
 int main(void) {
   paint_stack();
   board_init();
@@ -209,16 +234,11 @@ int main(void) {
   };
   storage = board_storage(&hal.flash_size, &hal.flash_erase_size, &hal.flash_write_align);
   storage_size = hal.flash_size;
-  size_t key_count = load_trusted_keys();
+  key_count = load_trusted_keys();
   rules_host_config_t config = {
       .hal = &hal, .target = &rules_port_target, .trusted_keys = trusted_keys, .trusted_key_count = key_count};
-  rules_host_t *host = NULL;
-  int err = rules_host_open(&config, &host);
-  char line[160];
-  snprintf(line, sizeof line, "{\"event\":\"boot\",\"board\":\"%s\",\"target\":\"%s\",\"keys\":%u,\"rules\":%u,\"status\":\"%s\"}\n",
-           board_name, rules_port_target.name, (unsigned)key_count, host ? (unsigned)rules_host_rule_count(host) : 0u,
-           err == RULES_OK ? "ok" : rules_strerror(err));
-  events_print(line);
+  open_status = rules_host_open(&config, &host);
+  print_state("boot");
   for (;;) {
     uint32_t idle_ms = host ? rules_host_poll(host) : RULES_IDLE_POLL_MS;
     events_poll();
