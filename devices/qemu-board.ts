@@ -113,6 +113,12 @@ export async function startQemuBoard(board: 'stm32f4' | 'm33', options: QemuBoar
     '-device', `loader,file=${keysFile},addr=0x${spec.keysAddress.toString(16)},force-raw=on`],
   { stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(child);
+  const spawnFailed = new Promise<never>((_, reject) => child.once('error', (e: NodeJS.ErrnoException) => {
+    reject(new Error(e.code === 'ENOENT'
+      ? 'qemu-system-arm is not installed; install it with `sudo apt-get install qemu-system-arm` (Debian/Ubuntu) or `brew install qemu` (macOS)'
+      : `cannot start qemu-system-arm: ${e.message}`));
+  }));
+  spawnFailed.catch(() => undefined);
   const lifetime = setTimeout(() => child.kill('SIGKILL'), options.lifetimeMs ?? 240_000);
   lifetime.unref();
   let exited = false;
@@ -136,7 +142,7 @@ export async function startQemuBoard(board: 'stm32f4' | 'm33', options: QemuBoar
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    const ptys = await ptysOf(child, 2, 10_000);
+    const ptys = await Promise.race([ptysOf(child, 2, 10_000), spawnFailed]);
     // Holding the ptys open keeps QEMU from treating them as disconnected (and dropping output) between clients.
     for (const pty of ptys) fds.push(openSync(pty, fsConstants.O_RDWR | fsConstants.O_NOCTTY));
     const eventsFd = openSync(ptys[1]!, fsConstants.O_RDWR | fsConstants.O_NOCTTY);
