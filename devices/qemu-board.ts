@@ -119,7 +119,8 @@ export async function startQemuBoard(board: 'stm32f4' | 'm33', options: QemuBoar
       : `cannot start qemu-system-arm: ${e.message}`));
   }));
   spawnFailed.catch(() => undefined);
-  const lifetime = setTimeout(() => child.kill('SIGKILL'), options.lifetimeMs ?? 240_000);
+  // setTimeout takes at most 2^31 - 1 ms (about 24 days).
+  const lifetime = setTimeout(() => child.kill('SIGKILL'), Math.min(options.lifetimeMs ?? 240_000, 2 ** 31 - 1));
   lifetime.unref();
   let exited = false;
   const exitedPromise = new Promise<void>((resolve) => child.once('exit', () => {

@@ -112,8 +112,11 @@ function buildImage(image) {
   // wasm3 for a microcontroller: no WASI, terse errors, small code pages; floats only where the target has them.
   const wasm3Defines = ['-Dd_m3HasWASI=0', `-Dd_m3HasFloat=${image.target === 'stm32' ? 0 : 1}`,
     '-Dd_m3VerboseErrorMessages=0', '-Dd_m3LogOutput=0', '-Dd_m3CodePageAlignSize=512', '-Dd_m3MaxFunctionStackHeight=128'];
-  // Error texts are cut to their buffers on purpose; gcc's -Os analysis would flag every such snprintf.
-  const ours = ['-std=gnu11', '-Wall', '-Wextra', '-Werror', '-Wshadow', '-Wno-format-truncation', ...wasm3Defines];
+  // Error texts are cut to their buffers on purpose; gcc's -Os analysis would flag every such snprintf. Every Wasm
+  // instruction takes at least one byte, so the target's size cap bounds the verifier's instruction table.
+  const profile = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'targets', `${image.target}.json`), 'utf8'));
+  const ours = ['-std=gnu11', '-Wall', '-Wextra', '-Werror', '-Wshadow', '-Wno-format-truncation',
+    `-DRULES_VERIFY_MAX_INSTRUCTIONS=${profile.maxArtifactBytes}`, ...wasm3Defines];
   const parts = [
     { part: 'wasm3', dir: WASM3_DIR, files: WASM3_SOURCES,
       flags: ['-std=gnu11', '-w', '-fomit-frame-pointer', '-fno-strict-aliasing', ...wasm3Defines] },

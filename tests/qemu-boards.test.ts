@@ -15,7 +15,7 @@ import { loadTarget } from '../contract/targets.js';
 import { startQemuBoard, type QemuBoard } from '../devices/qemu-board.js';
 import * as smp from '../devices/smp/commands.js';
 import { SmpClient, SmpError, streamTransport } from '../devices/smp/protocol.js';
-import { repoRoot, rulesDir } from './support/paths.js';
+import { cliPath, repoRoot, rulesDir } from './support/paths.js';
 
 const FAN = readFileSync(join(rulesDir, 'fan_control.rule'), 'utf8');
 /** The same rule with higher thresholds: on above 35 °C, off below 33 °C. */
@@ -166,3 +166,42 @@ test.serial('an emulated board provisioned with no key trusts nothing: every bun
   t.true(refused instanceof SmpError && smp.rulesErrorName(refused) === 'unknown_key', `got ${String(refused)}`);
   t.deepEqual(await smp.list(link.client), []);
 });
+
+test.serial('README: the emulated STM32 in two commands, flashed with `rules flash`, drives the fan pin', async (t) => {
+  const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
+  const block = /To try the emulated STM32[\s\S]*?```sh\n([\s\S]*?)```/.exec(readme)?.[1];
+  t.truthy(block, 'the README shows the two commands');
+  const [startLine, flashLine] = block!.trim().split('\n');
+  const dir = mkdtempSync(join(tmpdir(), 'rules-readme-stm32-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  t.is(spawnSync(process.execPath, [cliPath, 'keygen', '--out', 'ops'], { cwd: dir }).status, 0);
+  // The commands as shown, with the link in this test's own directory and the CLI from this checkout.
+  const words = (line: string) => line.replace(/\s+#.*$/, '').replaceAll('/tmp/rules-stm32', join(dir, 'rules-stm32')).split(/\s+/);
+  const start = words(startLine!);
+  t.deepEqual(start.slice(0, 2), ['node', 'scripts/qemu-board.mjs']);
+  const board = spawn(process.execPath, [join(repoRoot, start[1]!), ...start.slice(2)], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  let boardOut = '';
+  board.stdout.on('data', (c: Buffer) => { boardOut += c.toString(); });
+  board.stderr.on('data', (c: Buffer) => { boardOut += c.toString(); });
+  const exited = new Promise((resolve) => board.once('exit', resolve));
+  t.teardown(() => board.kill('SIGKILL'));
+  await waitFor(() => boardOut.includes('GPIO changes follow'), 30_000, () => boardOut);
+  const flash = words(flashLine!);
+  t.deepEqual(flash.slice(0, 3), ['npx', 'rules', 'flash']);
+  const flashed = spawnSync(process.execPath, [cliPath, ...flash.slice(2).map((w) => (w.startsWith('rules/') ? join(repoRoot, w) : w))],
+    { cwd: dir, encoding: 'utf8' });
+  t.is(flashed.status, 0, flashed.stderr);
+  t.regex(flashed.stdout, /now runs fan_control v1 \(running\), sha256 [0-9a-f]{12}/);
+  await waitFor(() => /gpio 17 high/.test(boardOut), 10_000, () => boardOut);
+  board.kill('SIGINT');
+  await exited;
+  t.false(existsSync(join(dir, 'rules-stm32')), 'Ctrl-C stops QEMU and removes the link');
+});
+
+async function waitFor(condition: () => boolean, timeoutMs: number, describe: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out; output so far:\n${describe()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
