@@ -39,13 +39,15 @@ export interface QemuBoard {
   setSensor(channel: number, value: number): Promise<void>;
   setInput(pin: number, level: 0 | 1): Promise<void>;
   /** The firmware's state line: board, target, trusted keys, installed rules, and how its host opened. */
-  status(): Promise<{ board: string; target: string; keys: number; rules: number; status: string }>;
+  status(): Promise<{ board: string; target: string; keys: number; rules: number; storage: string; status: string }>;
   /** Heap and stack high-water marks, in bytes, as the firmware measures them. */
   stats(): Promise<{ heap: number; stack: number }>;
   /** Everything the events link printed, for failure messages. */
   readonly log: string[];
   /** Stops QEMU (always: the tests call it in `finally` or `t.teardown`). */
   stop(): Promise<void>;
+  /** Cuts the power: SIGKILL, at whatever point the firmware is. */
+  powerCut(): Promise<void>;
 }
 
 export interface QemuBoardOptions {
@@ -55,6 +57,11 @@ export interface QemuBoardOptions {
   lifetimeMs?: number;
   /** Another firmware image to run instead of the one the build makes. */
   elf?: string;
+  /**
+   * Keep slot storage in this file (through Arm semihosting) instead of RAM only, so the board keeps its rules
+   * when QEMU is killed and started again on the same file: a power cut.
+   */
+  flashFile?: string;
 }
 
 const MACHINES = {
@@ -77,8 +84,11 @@ export function firmwarePath(board: 'stm32f4' | 'm33'): string {
   return join(repoRoot, 'devices', 'host', 'build', image, `rules-host-${image}.elf`);
 }
 
+/** Where the QEMU images look for their emulator options ("SEMI": slot storage in the semihosting file). */
+const EMULATOR_OPTIONS_OFFSET = 0x1000;
+
 /** The provisioning area's contents: "RKEY", a little-endian count, then per key its 8-byte id and 32 bytes. */
-export function provisioningBlob(keys: Uint8Array[]): Buffer {
+export function provisioningBlob(keys: Uint8Array[], emulatorOptions?: string): Buffer {
   const header = Buffer.alloc(8);
   header.write('RKEY', 0, 'latin1');
   header.writeUInt32LE(keys.length, 4);
@@ -86,7 +96,12 @@ export function provisioningBlob(keys: Uint8Array[]): Buffer {
     if (key.length !== 32) throw new Error('an Ed25519 public key is 32 bytes');
     return Buffer.concat([keyId(key), Buffer.from(key)]);
   });
-  return Buffer.concat([header, ...entries]);
+  const blob = Buffer.concat([header, ...entries]);
+  if (!emulatorOptions) return blob;
+  const withOptions = Buffer.alloc(EMULATOR_OPTIONS_OFFSET + 4);
+  blob.copy(withOptions);
+  withOptions.write(emulatorOptions, EMULATOR_OPTIONS_OFFSET, 'latin1');
+  return withOptions;
 }
 
 const live = new Set<ChildProcess>();
@@ -107,10 +122,12 @@ export async function startQemuBoard(board: 'stm32f4' | 'm33', options: QemuBoar
   const spec = MACHINES[board];
   const dir = mkdtempSync(join(tmpdir(), `rules-qemu-${board}-`));
   const keysFile = join(dir, 'keys.bin');
-  writeFileSync(keysFile, provisioningBlob(options.trustedKeys));
+  writeFileSync(keysFile, provisioningBlob(options.trustedKeys, options.flashFile ? 'SEMI' : undefined));
+  if (options.flashFile && /[,\s]/.test(options.flashFile)) throw new Error(`the flash file's path may not hold commas or spaces: ${options.flashFile}`);
+  const semihosting = options.flashFile ? ['-semihosting-config', `enable=on,target=native,arg=${options.flashFile}`] : [];
   const child = spawn('qemu-system-arm', ['-M', spec.machine, '-nographic', '-monitor', 'none', '-nodefaults',
     '-serial', 'pty', '-serial', 'pty', '-kernel', options.elf ?? firmwarePath(board),
-    '-device', `loader,file=${keysFile},addr=0x${spec.keysAddress.toString(16)},force-raw=on`],
+    '-device', `loader,file=${keysFile},addr=0x${spec.keysAddress.toString(16)},force-raw=on`, ...semihosting],
   { stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(child);
   const spawnFailed = new Promise<never>((_, reject) => child.once('error', (e: NodeJS.ErrnoException) => {
@@ -131,6 +148,13 @@ export async function startQemuBoard(board: 'stm32f4' | 'm33', options: QemuBoar
   }));
   const fds: number[] = [];
   let events: ReadStream | undefined;
+  const powerCut = async () => {
+    if (!exited) {
+      child.kill('SIGKILL');
+      await exitedPromise;
+    }
+    await stop();
+  };
   const stop = async () => {
     events?.destroy();
     for (const fd of fds.splice(0)) closeSync(fd);
@@ -165,13 +189,14 @@ export async function startQemuBoard(board: 'stm32f4' | 'm33', options: QemuBoar
       },
       status: async () => {
         const e = await link.request('status', (x) => x.event === 'status', 5000);
-        return { board: String(e.board), target: String(e.target), keys: Number(e.keys), rules: Number(e.rules), status: String(e.status) };
+        return { board: String(e.board), target: String(e.target), keys: Number(e.keys), rules: Number(e.rules), storage: String(e.storage), status: String(e.status) };
       },
       stats: async () => {
         const e = await link.request('stats', (x) => x.event === 'stats', 5000);
         return { heap: Number(e.heap), stack: Number(e.stack) };
       },
       stop,
+      powerCut,
     };
   } catch (e) {
     await stop();

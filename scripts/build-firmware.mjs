@@ -16,7 +16,7 @@ const BUILD_DIR = join(HOST_DIR, 'build');
 const WASM3_SOURCES = ['m3_bind.c', 'm3_code.c', 'm3_compile.c', 'm3_core.c', 'm3_emit.c', 'm3_env.c', 'm3_exec.c',
   'm3_function.c', 'm3_info.c', 'm3_module.c', 'm3_parse.c'];
 const MONOCYPHER_SOURCES = ['monocypher.c', 'monocypher-ed25519.c'];
-const PORT_COMMON_SOURCES = ['startup.c', 'syscalls.c', 'systick.c', 'firmware.c'];
+const PORT_COMMON_SOURCES = ['startup.c', 'syscalls.c', 'systick.c', 'semihost.c', 'firmware.c'];
 
 /**
  * The firmware images. `qemu` builds take their sensors and input pins from the events link and skip the clock

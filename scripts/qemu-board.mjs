@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 // Starts the device host firmware on an emulated board, in the foreground, like `rules board` does for the virtual
-// one: `node scripts/qemu-board.mjs stm32|nrf5340 --link PATH --trust KEY.pub [--sensor CH=V]... [--input PIN=V]...
-// [--json] [--seconds N]`. PATH becomes a symlink to the board's SMP pseudo-terminal; each GPIO change is printed.
+// one: `node scripts/qemu-board.mjs stm32|nrf5340 --link PATH --trust KEY.pub [--state DIR] [--sensor CH=V]...
+// [--input PIN=V]... [--json] [--seconds N]`. PATH becomes a symlink to the board's SMP pseudo-terminal; each GPIO
+// change is printed. With --state, slot storage is kept in DIR/flash-<target>.bin across runs.
 import { readFileSync, rmSync, symlinkSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const dist = join(dirname(dirname(fileURLToPath(import.meta.url))), 'dist');
-const usage = 'usage: node scripts/qemu-board.mjs stm32|nrf5340 --link PATH --trust KEY.pub [--sensor CH=V]... ' +
+const usage = 'usage: node scripts/qemu-board.mjs stm32|nrf5340 --link PATH --trust KEY.pub [--state DIR] [--sensor CH=V]... ' +
   '[--input PIN=V]... [--json] [--seconds N]';
 
 function fail(message, code = 2) {
@@ -16,7 +17,7 @@ function fail(message, code = 2) {
 }
 
 function parse(argv) {
-  const options = { board: argv[0], trust: [], sensors: [], inputs: [], json: false, seconds: 0, link: undefined };
+  const options = { board: argv[0], trust: [], sensors: [], inputs: [], json: false, seconds: 0, link: undefined, state: undefined };
   if (options.board !== 'stm32' && options.board !== 'nrf5340') fail(`the first argument is the target, stm32 or nrf5340\n${usage}`);
   for (let i = 1; i < argv.length; i++) {
     const arg = argv[i];
@@ -28,6 +29,7 @@ function parse(argv) {
     };
     if (arg === '--link') options.link = value();
     else if (arg === '--trust') options.trust.push(value());
+    else if (arg === '--state') options.state = value();
     else if (arg === '--sensor') options.sensors.push(pair(value()));
     else if (arg === '--input') options.inputs.push(pair(value()));
     else if (arg === '--json') options.json = true;
@@ -52,7 +54,7 @@ const keys = options.trust.map((file) => {
 let board;
 try {
   board = await startQemuBoard(options.board === 'stm32' ? 'stm32f4' : 'm33', {
-    trustedKeys: keys, lifetimeMs: options.seconds > 0 ? options.seconds * 1000 + 5000 : 2 ** 31 - 1 });
+    trustedKeys: keys, flashFile: options.state ? resolve(options.state, `flash-${options.board}.bin`) : undefined, lifetimeMs: options.seconds > 0 ? options.seconds * 1000 + 5000 : 2 ** 31 - 1 });
 } catch (e) {
   fail(e.message, 2);
 }

@@ -94,7 +94,7 @@ for (const [board, target] of [['stm32f4', 'stm32'], ['m33', 'nrf5340']] as cons
     const linesBefore = qemu.log.length;
     const gpioBefore = qemu.gpio.length;
     await smp.reset(client);
-    t.regex(await rebooted(qemu, linesBefore), /"rules":1,"status":"ok"/);
+    t.regex(await rebooted(qemu, linesBefore), /"rules":1,"storage":"ram","status":"ok"/);
     await qemu.setSensor(0, 36_000); // scripted inputs are RAM too: set again after the reset
     await qemu.waitForGpio(FAN_PIN, 1, 5000, gpioBefore);
     t.like((await smp.list(client))[0], { name: 'fan_control', version: 2, state: 'running' });
@@ -205,3 +205,55 @@ async function waitFor(condition: () => boolean, timeoutMs: number, describe: ()
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+test.serial('emulated STM32: power cut (QEMU killed) at points through an install leaves the old or the new rule, whole and running', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'rules-qemu-power-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const flashFile = join(dir, 'flash.bin');
+  const keys = generateKeyPair();
+  const trustedKeys = [rawPublicKey(keys.publicKey)];
+  const v1 = await signedBundle(FAN, 'stm32', 1, keys);
+  const v2 = await signedBundle(FAN_V2, 'stm32', 2, keys);
+
+  let qemu = await startQemuBoard('stm32f4', { trustedKeys, flashFile });
+  t.teardown(() => qemu.stop());
+  t.like(await qemu.status(), { storage: 'file', rules: 0 });
+  let link = await connect(qemu);
+  await smp.install(link.client, v1.bytes, { rule: 'fan_control', version: 1, sha256: v1.manifest.sha256 });
+  await link.close();
+  await qemu.powerCut();
+
+  // Boots the board on the same flash file and checks it runs exactly one fan_control, v1 or v2, whole.
+  const seen = new Set<number>();
+  const bootAndCheck = async (when: string): Promise<number> => {
+    qemu = await startQemuBoard('stm32f4', { trustedKeys, flashFile });
+    t.like(await qemu.status(), { storage: 'file', status: 'ok' }, when);
+    link = await connect(qemu);
+    const rules = await smp.list(link.client);
+    t.is(rules.length, 1, `one rule ${when}`);
+    const now = rules[0]!;
+    t.like(now, { name: 'fan_control', sha256: now.version === 1 ? v1.manifest.sha256 : v2.manifest.sha256, state: 'running' },
+      `whole ${when}`);
+    seen.add(now.version);
+    return now.version;
+  };
+  let version = await bootAndCheck('after a cut with v1 installed');
+  for (const cutAfterMs of [0, 20, 40, 60, 90, 130, 200, 400]) {
+    if (version === 2) break;
+    const install = smp.install(link.client, v2.bytes, { rule: 'fan_control', version: 2, sha256: v2.manifest.sha256 }).catch(() => undefined);
+    await new Promise((r) => setTimeout(r, cutAfterMs));
+    await qemu.powerCut();
+    await install;
+    await link.close();
+    version = await bootAndCheck(`after a cut ${cutAfterMs} ms into installing v2`);
+  }
+  if (version === 1) {
+    // No cut came after the commit: finish the install, cut, and check v2 is there whole.
+    await smp.install(link.client, v2.bytes, { rule: 'fan_control', version: 2, sha256: v2.manifest.sha256 });
+    await qemu.powerCut();
+    await link.close();
+    t.is(await bootAndCheck('after a cut once v2 was installed'), 2);
+  }
+  await link.close();
+  t.log(`versions seen after cuts: ${[...seen].join(', ')}`);
+});

@@ -55,6 +55,11 @@ int board_sensor_read(uint32_t channel, int32_t *value);
 uint8_t *board_storage(uint32_t *size, uint32_t *erase_size, uint32_t *write_align);
 int board_storage_write(uint32_t off, const void *buf, size_t len);
 int board_storage_erase(uint32_t off, size_t len);
+/* Emulation only: slot storage written through to a file over semihosting (semihost.c). open returns 1 when the
+ * file is in use, 0 when the runner did not ask for it (RAM only), or a negative RULES_E* code. */
+#define EMULATOR_OPTIONS_OFFSET 0x1000u /* in the provisioning area: "SEMI" asks for the file */
+int semihost_storage_open(uint8_t *region, uint32_t size);
+int semihost_storage_sync(uint32_t off, size_t len);
 /* The provisioning area that holds the trusted public keys (see firmware.c for its layout). */
 const uint8_t *board_trusted_keys_area(void);
 /* The board's name as printed at boot ("stm32f405 (netduinoplus2)"). */

@@ -158,13 +158,21 @@ static int hal_flash_read(void *ctx, uint32_t off, void *buf, size_t len) {
 static int hal_flash_write(void *ctx, uint32_t off, const void *buf, size_t len) {
   (void)ctx;
   if (off > storage_size || len > storage_size - off) return RULES_EINVAL;
-  return board_storage_write(off, buf, len);
+  int err = board_storage_write(off, buf, len);
+#ifdef RULES_BOARD_QEMU
+  if (err == RULES_OK) err = semihost_storage_sync(off, len);
+#endif
+  return err;
 }
 
 static int hal_flash_erase(void *ctx, uint32_t off, size_t len) {
   (void)ctx;
   if (off > storage_size || len > storage_size - off) return RULES_EINVAL;
-  return board_storage_erase(off, len);
+  int err = board_storage_erase(off, len);
+#ifdef RULES_BOARD_QEMU
+  if (err == RULES_OK) err = semihost_storage_sync(off, len);
+#endif
+  return err;
 }
 
 static uint32_t hal_millis(void *ctx) { (void)ctx; return systick_millis(); }
@@ -204,15 +212,16 @@ static uint32_t stack_bytes_used(void) {
 
 static rules_host_t *host;
 static int open_status;
+static int storage_file; /* 1: written through to a file (emulation), 0: RAM, < 0: the file failed */
 static size_t key_count;
 
 /* The boot line, and the same on request ("status"): the board, its target, its keys and rules. */
 static void print_state(const char *event) {
   char line[176];
   snprintf(line, sizeof line,
-           "{\"event\":\"%s\",\"board\":\"%s\",\"target\":\"%s\",\"keys\":%u,\"rules\":%u,\"status\":\"%s\"}\n", event,
+           "{\"event\":\"%s\",\"board\":\"%s\",\"target\":\"%s\",\"keys\":%u,\"rules\":%u,\"storage\":\"%s\",\"status\":\"%s\"}\n", event,
            board_name, rules_port_target.name, (unsigned)key_count, host ? (unsigned)rules_host_rule_count(host) : 0u,
-           open_status == RULES_OK ? "ok" : rules_strerror(open_status));
+           storage_file == 1 ? "file" : storage_file == 0 ? "ram" : "file failed", open_status == RULES_OK ? "ok" : rules_strerror(open_status));
   events_print(line);
 }
 
@@ -234,6 +243,9 @@ int main(void) {
   };
   storage = board_storage(&hal.flash_size, &hal.flash_erase_size, &hal.flash_write_align);
   storage_size = hal.flash_size;
+#ifdef RULES_BOARD_QEMU
+  storage_file = semihost_storage_open(storage, storage_size);
+#endif
   key_count = load_trusted_keys();
   rules_host_config_t config = {
       .hal = &hal, .target = &rules_port_target, .trusted_keys = trusted_keys, .trusted_key_count = key_count};
