@@ -2,7 +2,7 @@
 // Monocypher (the same pinned sources as the virtual board) plus the board glue, and reports flash and RAM use by part.
 // `--optional` (what npm install passes): without the toolchain, say how to get it and succeed anyway.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, delimiter, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -236,6 +236,32 @@ function sizeOf(elf) {
   return { flash, staticRam: ram, stack: sections['.stack'] ?? 0 };
 }
 
+/** One build at a time: test files run in parallel processes, and each may ask for the firmware. */
+function withBuildLock(work) {
+  mkdirSync(BUILD_DIR, { recursive: true });
+  const lock = join(BUILD_DIR, '.firmware-lock');
+  const deadline = Date.now() + 15 * 60_000;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch (e) {
+      if (e.code !== 'EEXIST') throw e;
+      // A lock left by a build that was killed is older than any real build.
+      try {
+        if (Date.now() - statSync(lock).mtimeMs > 10 * 60_000) rmSync(lock, { recursive: true, force: true });
+      } catch { /* released meanwhile */ }
+      if (Date.now() > deadline) throw new BuildError(`another firmware build holds ${shown(lock)}; remove it if none is running`);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+    }
+  }
+  try {
+    return work();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
 function main() {
   const optional = process.argv.includes('--optional');
   const quiet = process.argv.includes('--quiet');
@@ -248,6 +274,10 @@ function main() {
     }
     throw new BuildError(message);
   }
+  withBuildLock(() => buildAll(quiet));
+}
+
+function buildAll(quiet) {
   const report = {};
   for (const image of FIRMWARE) {
     const { elf, map } = buildImage(image);
