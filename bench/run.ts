@@ -17,6 +17,7 @@ import { loadTarget, type TargetProfile } from '../contract/targets.js';
 import type { Manifest } from '../contract/manifest.js';
 import { loadRule, loadRuleOnNode, validateArtifact, verifyModule, wasm3Version, type LoadedRule, type RuleIo } from '../engine/index.js';
 import { compileTwin } from './asc-batch.js';
+import { buildCHost, checksumTick, runCHost, writeInputs, type InputRow } from './c-host.js';
 import { firmwareFootprint, installTable, measureOnEmulatedBoards } from './firmware.js';
 import { flashBench } from './flash.js';
 import { mqttBench } from './mqtt.js';
@@ -299,32 +300,81 @@ async function buildSpeed(examples: Example[], quick: boolean): Promise<void> {
 // ---------------------------------------------------------------------------------------------------------------
 // Tick and load cost
 
-function tickIo(profile: TargetProfile): RuleIo {
-  // A fixed, varied input sequence: the cost includes the host calls, as on a device, but not a random generator.
-  const rnd = prng(42);
-  const sequence = Array.from({ length: 256 }, () => rnd());
-  let i = 0;
-  const ranges = new Map(profile.sensors.map((s) => [s.channel, s] as const));
-  return {
-    readGpio: () => (sequence[i++ & 255] < 0.5 ? 1 : 0),
-    readSensor: (ch) => {
-      const s = ranges.get(ch)!;
-      return Math.round(s.min + sequence[i++ & 255] * (s.max - s.min));
-    },
-    writeGpio: () => {},
-  };
+/**
+ * Fixed, varied inputs for the tick benchmarks: 256 rows of the declared input levels (0/1) and sensor readings
+ * (within the manifest's ranges), cycled, the same for the engine and the C host.
+ */
+function tickInputs(manifest: Manifest, seed: number): InputRow[] {
+  const rnd = prng(seed);
+  return Array.from({ length: 256 }, () => [
+    ...manifest.capabilities.gpio_in.map(() => (rnd() < 0.5 ? 1 : 0)),
+    ...manifest.ranges.map((r) => Math.round(r.min + rnd() * (r.max - r.min))),
+  ]);
+}
+
+/**
+ * The board of the tick benchmarks: one RuleIo shared by every rule, as on a gateway, serving row `tick & 255` of the
+ * rows of the rule being measured (use() switches rules); the caller sets `tick` before each tick.
+ */
+class BenchBoard implements RuleIo {
+  tick = 0;
+  private rows: InputRow[] = [];
+  private readonly slot = new Int32Array(4096);
+  private readonly sensorSlot = new Int32Array(4096);
+
+  constructor(private readonly writes?: [number, number][]) {}
+
+  use(manifest: Manifest, rows: InputRow[]): this {
+    this.rows = rows;
+    manifest.capabilities.gpio_in.forEach((pin, i) => { this.slot[pin] = i; });
+    manifest.capabilities.sensor.forEach((ch, k) => { this.sensorSlot[ch] = manifest.capabilities.gpio_in.length + k; });
+    return this;
+  }
+
+  readGpio(pin: number): number {
+    return this.rows[this.tick & 255][this.slot[pin]];
+  }
+
+  readSensor(channel: number): number {
+    return this.rows[this.tick & 255][this.sensorSlot[channel]];
+  }
+
+  writeGpio(pin: number, level: number): void {
+    this.writes?.push([pin, level]);
+  }
 }
 
 /** Mean ns per tick of the best of `rounds` rounds: the machine may be busy, and noise only ever adds time. */
-function nsPerTick(rule: LoadedRule, periodMs: number, rounds: number, ticks: number): number {
+function nsPerTick(rule: LoadedRule, periodMs: number, rounds: number, ticks: number, cursor: BenchBoard): number {
   let now = 0;
   let best = Infinity;
   for (let r = 0; r < rounds; r++) {
     const start = process.hrtime.bigint();
-    for (let i = 0; i < ticks; i++) rule.run((now += periodMs));
+    for (let i = 0; i < ticks; i++) {
+      cursor.tick = i;
+      rule.run((now += periodMs));
+    }
     best = Math.min(best, Number(process.hrtime.bigint() - start) / ticks);
   }
   return best;
+}
+
+/** The checksum of bench/c-host.c over the first `ticks` ticks of a fresh instance, from the engine. */
+function engineChecksum(bytes: Uint8Array, manifest: Manifest, profile: TargetProfile, rows: InputRow[], ticks: number): bigint {
+  const writes: [number, number][] = [];
+  const cursor = new BenchBoard(writes).use(manifest, rows);
+  const rule = loadRule(bytes, { manifest, target: profile, io: cursor });
+  let sum = 0n;
+  try {
+    for (let t = 0; t < ticks; t++) {
+      cursor.tick = t;
+      writes.length = 0;
+      sum += checksumTick(t, rule.run((t + 1) * manifest.periodMs), writes);
+    }
+  } finally {
+    rule.close();
+  }
+  return sum;
 }
 
 /** Mean µs of `fn` over the best of `rounds` rounds of `count` calls. */
@@ -346,42 +396,71 @@ async function tickCost(examples: Example[], quick: boolean): Promise<void> {
     console.log(`## Tick cost\n\nskipped: the wasm3 binding is not available (${(e as Error).message})\n`);
     return;
   }
-  const [rounds, ticks, loads] = quick ? [3, 2_000, 50] : [7, 20_000, 300];
-  const subjects = [];
-  for (const ex of examples) {
-    const target = ex.targets[0];
-    const profile = loadTarget(target);
-    const { artifact } = await build(ex, target);
-    const options = { manifest: artifact.manifest, target: profile, io: tickIo(profile) };
-    subjects.push({ ex, target, profile, artifact, options, onWasm3: loadRule(artifact.wasm, options), onNode: loadRuleOnNode(artifact.wasm, options) });
+  // Many short rounds, best kept: a round fits in a scheduler time slice, so a busy machine does not inflate the best.
+  const [rounds, ticks, loads, checkTicks] = quick ? [100, 1_000, 50, 500] : [500, 1_000, 300, 2_000];
+  const work = mkdtempSync(join(tmpdir(), 'rules-bench-tick-'));
+  try {
+    const cHost = buildCHost(ROOT, work);
+    const board = new BenchBoard();
+    const subjects = [];
+    for (const [index, ex] of examples.entries()) {
+      const target = ex.targets[0];
+      const profile = loadTarget(target);
+      const { artifact } = await build(ex, target);
+      const { manifest } = artifact;
+      const rows = tickInputs(manifest, 42 + index);
+      const options = { manifest, target: profile, io: board };
+      const files = { wasm: join(work, `${ex.name}.wasm`), inputs: join(work, `${ex.name}.inputs`) };
+      writeFileSync(files.wasm, artifact.wasm);
+      writeInputs(files.inputs, manifest.capabilities.gpio_in, manifest.capabilities.sensor, rows);
+      subjects.push({ ex, target, profile, artifact, options, rows, files,
+        onWasm3: loadRule(artifact.wasm, options), onNode: loadRuleOnNode(artifact.wasm, options) });
+    }
+    // Warm every path (engine, both backends, validation) before timing any rule, so the first is not penalised.
+    for (const s of subjects) {
+      board.use(s.artifact.manifest, s.rows);
+      nsPerTick(s.onWasm3, s.artifact.manifest.periodMs, 10, ticks, board);
+      nsPerTick(s.onNode, s.artifact.manifest.periodMs, 10, ticks, board);
+      usPerCall(() => loadRule(s.artifact.wasm, s.options).close(), 1, loads);
+    }
+    const rows: string[][] = [];
+    const ratios: number[] = [];
+    for (const s of subjects) {
+      const { wasm, manifest } = s.artifact;
+      // The C host must compute what the engine computes, or the comparison would mean nothing.
+      const limit = runCHost(cHost, s.files.wasm, s.files.inputs, manifest.periodMs, rounds, ticks, checkTicks);
+      const expected = engineChecksum(wasm, manifest, s.profile, s.rows, checkTicks);
+      if (limit.checksum !== expected) {
+        throw new Error(`${s.ex.name}: the C host's checksum ${limit.checksum} differs from the engine's ${expected}`);
+      }
+      board.use(manifest, s.rows);
+      const w = nsPerTick(s.onWasm3, manifest.periodMs, rounds, ticks, board);
+      const n = nsPerTick(s.onNode, manifest.periodMs, rounds, ticks, board);
+      const load = usPerCall(() => loadRule(wasm, s.options).close(), rounds, loads);
+      const validate = usPerCall(() => validateArtifact(wasm, manifest, s.profile), rounds, loads);
+      const limits = { claim: manifest.maxInstructionsPerTick, targetLimit: s.profile.maxInstructionsPerTick, floatingPoint: s.profile.floatingPoint };
+      const verify = usPerCall(() => verifyModule(wasm, limits), rounds, loads);
+      s.onWasm3.close();
+      s.onNode.close();
+      ratios.push(w / limit.nsPerTick);
+      rows.push([s.ex.name, s.target, String(manifest.maxInstructionsPerTick), fmt(limit.nsPerTick, 0), fmt(w, 0),
+        fmt(w / limit.nsPerTick), fmt(n, 0), fmt(w / n, 1), fmt(load, 1), fmt(validate, 1), fmt(verify, 1)]);
+    }
+    console.log(`## Tick and load cost (engine on wasm3 ${wasm3} vs a minimal C host on the same wasm3 build, and vs` +
+      ` Node ${process.version} WebAssembly)\n`);
+    console.log(table(['rule', 'target', 'max instr/tick', 'C host ns/tick', 'engine ns/tick', 'engine/C host', 'Node ns/tick',
+      'engine/Node', 'load on wasm3 (µs)', 'of which validation (µs)', 'of which verification (µs)'], rows,
+      ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r']));
+    console.log(`\nengine/C host: geometric mean ${fmt(geomean(ratios))}, worst ${fmt(Math.max(...ratios))}. The engine is` +
+      ' `loadRule` with its tick in C (inputs read once from a JS RuleIo, io checks and saturation in the binding, writes' +
+      ' applied after `run`); the C host (bench/c-host.c, built with cc from engine/native/wasm3 with the binding\'s flags)' +
+      ' copies the same inputs into static arrays and calls `run`, with no checks; both agree on a checksum of' +
+      ` ${checkTicks} ticks. Per rule, the best of ${rounds} rounds of ${ticks} ticks, after a warm-up of every rule; a load` +
+      ` is \`loadRule\` (validation, then wasm3's parse and load) and close, best of ${rounds} rounds of ${loads}.` +
+      ` ${os.cpus().length} CPUs, load average ${os.loadavg()[0].toFixed(1)} at the end.\n`);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
   }
-  // Warm every path (engine guards, both backends, validation) before timing any rule, so the first is not penalised.
-  for (const s of subjects) {
-    nsPerTick(s.onWasm3, s.artifact.manifest.periodMs, 1, ticks);
-    nsPerTick(s.onNode, s.artifact.manifest.periodMs, 1, ticks);
-    usPerCall(() => loadRule(s.artifact.wasm, s.options).close(), 1, loads);
-  }
-  const rows: string[][] = [];
-  for (const s of subjects) {
-    const { wasm, manifest } = s.artifact;
-    const w = nsPerTick(s.onWasm3, manifest.periodMs, rounds, ticks);
-    const n = nsPerTick(s.onNode, manifest.periodMs, rounds, ticks);
-    const load = usPerCall(() => loadRule(wasm, s.options).close(), rounds, loads);
-    const validate = usPerCall(() => validateArtifact(wasm, manifest, s.profile), rounds, loads);
-    const limits = { claim: manifest.maxInstructionsPerTick, targetLimit: s.profile.maxInstructionsPerTick, floatingPoint: s.profile.floatingPoint };
-    const verify = usPerCall(() => verifyModule(wasm, limits), rounds, loads);
-    s.onWasm3.close();
-    s.onNode.close();
-    rows.push([s.ex.name, s.target, String(manifest.maxInstructionsPerTick), fmt(w, 0), fmt(n, 0), fmt(w / n, 1),
-      fmt(load, 1), fmt(validate, 1), fmt(verify, 1)]);
-  }
-  console.log(`## Tick and load cost (wasm3 ${wasm3} binding vs Node ${process.version} WebAssembly)\n`);
-  console.log(table(['rule', 'target', 'max instr/tick', 'wasm3 ns/tick', 'Node ns/tick', 'wasm3/Node',
-    'load on wasm3 (µs)', 'of which validation (µs)', 'of which verification (µs)'], rows, ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r']));
-  console.log(`\nBoth backends go through the engine: capability checks on every host call, inputs from JS. Per rule, the` +
-    ` best of ${rounds} rounds of ${ticks} ticks, after a warm-up of every rule; a load is \`loadRule\` (validation,` +
-    ` then wasm3's parse and load) and close, best of ${rounds} rounds of ${loads}. ${os.cpus().length} CPUs,` +
-    ` load average ${os.loadavg()[0].toFixed(1)} at the end.\n`);
 }
 
 async function main(argv: string[]): Promise<void> {

@@ -2,7 +2,7 @@
 // (what devices run) or on Node's own WebAssembly (for differential tests), behind the host's run-time checks.
 import type { Manifest } from '../contract/manifest.js';
 import type { TargetProfile } from '../contract/targets.js';
-import { loadNativeAddon, type NativeError, type NativeWasm3Rule } from './native-addon.js';
+import { HostTrap, loadNativeAddon, type NativeError, type NativeWasm3Rule } from './native-addon.js';
 import { TickFrame, type RuleIo } from './tick-frame.js';
 import { validateArtifact } from './validate.js';
 import { exportAllGlobals, parseWasmModule } from '../contract/wasm-module.js';
@@ -95,12 +95,7 @@ function validateOrThrow(bytes: Uint8Array, options: LoadRuleOptions): void {
   if (problems.length > 0) throw new RuleRejected(options.manifest.rule, problems);
 }
 
-function checkNow(nowMs: number): number {
-  if (typeof nowMs !== 'number' || !Number.isFinite(nowMs)) {
-    throw new TypeError(`run(nowMs) needs a finite number of milliseconds, not ${String(nowMs)}`);
-  }
-  return nowMs | 0; // `now` is an int that wraps, like on the device
-}
+const enum TickStage { ReadInputs, Run, ApplyWrites }
 
 /**
  * The state machine both backends share (failed after a trap until reset(), closed for good after close()) and
@@ -130,41 +125,43 @@ abstract class RuleBase implements LoadedRule {
     return this.countGlobals();
   }
 
+  // The hot path: one try for the whole tick, the stage telling what failed (a tick costs tens of nanoseconds).
   run(nowMs: number): number {
-    const now = checkNow(nowMs);
-    if (this.currentState !== 'ready') throw new RuleNotRunnable(this.name, this.currentState, this.trap);
-    if (this.busy) throw new RuleBusy(`rule "${this.name}": the rule is running; a host handler cannot call back into it`);
+    if (typeof nowMs !== 'number' || !Number.isFinite(nowMs)) {
+      throw new TypeError(`run(nowMs) needs a finite number of milliseconds, not ${String(nowMs)}`);
+    }
+    if (this.currentState !== 'ready' || this.busy) this.refuse();
     this.busy = true;
+    let stage = TickStage.ReadInputs;
     try {
-      return this.tick(now);
+      this.frame.fill(this.io);
+      stage = TickStage.Run;
+      const next = this.callRun(nowMs | 0); // `now` is an int that wraps, like on the device
+      if (next < 0) this.assumptionFailures++;
+      stage = TickStage.ApplyWrites;
+      this.frame.apply(this.io);
+      return next;
+    } catch (e) {
+      throw this.failure(e, stage);
     } finally {
       this.busy = false;
     }
   }
 
-  private tick(now: number): number {
-    let next: number;
-    try {
-      this.frame.fill(this.io);
-    } catch (e) {
-      throw this.fail(new RuleTrap(this.name, HOST_CALL_TRAP, e));
-    }
-    try {
-      next = this.callRun(now);
-    } catch (e) {
-      this.frame.discard();
-      const trap = this.asTrap(e);
-      if (!trap) throw e;
-      throw this.fail(trap);
-    }
-    if (next < 0) this.assumptionFailures++;
-    try {
-      this.frame.apply(this.io);
-    } catch (e) {
-      // The rule did its tick; the host could not carry out its writes, and the rule stops until it is reset.
-      throw this.fail(new RuleTrap(this.name, HOST_CALL_TRAP, e));
-    }
-    return next;
+  private refuse(): never {
+    if (this.currentState !== 'ready') throw new RuleNotRunnable(this.name, this.currentState, this.trap);
+    throw new RuleBusy(`rule "${this.name}": the rule is running; a host handler cannot call back into it`);
+  }
+
+  /** What a tick's exception means: an io failure or a trap disables the rule; anything else is a bug, passed on. */
+  private failure(error: unknown, stage: TickStage): unknown {
+    // An io failure before run: the tick did not start. After run: the rule did its tick but the host could not
+    // carry out its writes; either way the rule stops until it is reset.
+    const trap = stage === TickStage.Run ? this.asTrap(error) : new RuleTrap(this.name, HOST_CALL_TRAP, error);
+    if (!trap) return error;
+    this.currentState = 'failed';
+    this.trap = trap;
+    return trap;
   }
 
   counters(): RuleCounters {
@@ -203,17 +200,11 @@ abstract class RuleBase implements LoadedRule {
     this.currentState = 'closed';
   }
 
-  private fail(trap: RuleTrap): RuleTrap {
-    this.currentState = 'failed';
-    this.trap = trap;
-    return trap;
-  }
-
   private ensureOpen(): void {
     if (this.currentState === 'closed') throw new RuleNotRunnable(this.name, 'closed');
   }
 
-  /** Calls `run`; on a trap, throws with every global back at its value before the call. */
+  /** Calls `run` on the filled frame; on a trap, throws with every global back at its value and no writes. */
   protected abstract callRun(now: number): number;
   protected abstract asTrap(error: unknown): RuleTrap | undefined;
   protected abstract reinstantiate(): void;
@@ -225,12 +216,16 @@ abstract class RuleBase implements LoadedRule {
 class Wasm3Rule extends RuleBase {
   readonly backend = 'wasm3' as const;
   private readonly native: NativeWasm3Rule;
+  private readonly handle: unknown;
+  private readonly tickNative: (handle: unknown) => void;
 
   constructor(name: string, bytes: Uint8Array, frame: TickFrame, io: RuleIo) {
     super(name, frame, io);
-    const { Wasm3Rule: NativeRule, errorCodes } = loadNativeAddon();
+    const { Wasm3Rule: NativeRule, errorCodes, tick } = loadNativeAddon();
+    this.tickNative = tick;
     try {
-      this.native = new NativeRule(bytes, frame.handlers());
+      this.native = new NativeRule(bytes, frame);
+      this.handle = this.native.handle;
     } catch (e) {
       const error = e as NativeError;
       if (error.code === errorCodes.load) throw new RuleRejected(name, [`wasm3 cannot load the module: ${error.message}`]);
@@ -239,13 +234,26 @@ class Wasm3Rule extends RuleBase {
   }
 
   protected callRun(now: number): number {
-    return this.native.run(now);
+    const control = this.frame.control;
+    control[0] = now;
+    this.tickNative(this.handle);
+    return control[1];
   }
 
   protected asTrap(error: unknown): RuleTrap | undefined {
     const e = error as NativeError;
     if (e?.code !== loadNativeAddon().errorCodes.trap) return undefined;
-    return new RuleTrap(this.name, e.wasm3Message ?? e.message, e.hostError);
+    return new RuleTrap(this.name, e.wasm3Message ?? e.message, e.hostTrap === undefined ? undefined : this.hostError(e.hostTrap, e.hostValue!));
+  }
+
+  /** The error a failed io check in C stands for: the same the Node backend's handlers throw. */
+  private hostError(why: HostTrap, value: number): Error {
+    switch (why) {
+      case HostTrap.GrUndeclared: return this.frame.violation('io.gr', value);
+      case HostTrap.GwUndeclared: return this.frame.violation('io.gw', value);
+      case HostTrap.SrUndeclared: return this.frame.violation('io.sr', value);
+      default: return this.frame.invalidReading(value);
+    }
   }
 
   protected reinstantiate(): void {
@@ -309,12 +317,14 @@ class NodeRule extends RuleBase {
 
   protected callRun(now: number): number {
     this.hostFailure = undefined;
+    this.frame.begin();
     const { globals, saved } = this;
     for (let i = 0; i < globals.length; i++) saved[i] = globals[i].value as number;
     try {
       return this.runExport(now);
     } catch (e) {
       for (let i = 0; i < globals.length; i++) globals[i].value = saved[i];
+      this.frame.discard();
       throw e;
     }
   }

@@ -6,16 +6,28 @@ import { fileURLToPath } from 'node:url';
 
 export const ADDON_RELATIVE_PATH = join('engine', 'native', 'build', 'Release', 'wasm3.node');
 
-export interface NativeHandlers {
-  gr?: (pin: number) => number;
-  gw?: (pin: number, level: number) => void;
-  sr?: (channel: number) => number;
+/** The typed arrays of a TickFrame (engine/tick-frame.ts) that the binding reads, or keeps and shares. */
+export interface NativeFrame {
+  inputs: Int32Array;
+  outputs: Int32Array;
+  channels: Int32Array;
+  min: Float64Array;
+  max: Float64Array;
+  readings: Float64Array;
+  written: Int32Array;
+  saturations: Float64Array;
+  /** [0]: `now` for the next tick, set by JS; [1]: what `run` returned, set by tick(). */
+  control: Int32Array;
 }
+
+/** Why an io function trapped: NativeError.hostTrap, with hostValue (engine/native/wasm3_node.c, HostTrap). */
+export const HostTrap = { GrUndeclared: 1, GwUndeclared: 2, SrUndeclared: 3, SrNotANumber: 4 } as const;
+export type HostTrap = (typeof HostTrap)[keyof typeof HostTrap];
 
 /** One module in its own wasm3 environment and runtime (engine/native/wasm3_node.c). */
 export interface NativeWasm3Rule {
-  /** Calls `run(nowMs | 0)`; a trap throws an Error with code ERR_WASM3_TRAP, wasm3Message and maybe hostError. */
-  run(nowMs: number): number;
+  /** What the module-level tick() takes: an External that keeps the native rule alive. */
+  readonly handle: unknown;
   getGlobal(index: number): number;
   /** Reloads the module from its bytes, so every global is back at its initializer. */
   reset(): void;
@@ -25,7 +37,14 @@ export interface NativeWasm3Rule {
 }
 
 export interface NativeAddon {
-  Wasm3Rule: new (bytes: Uint8Array, handlers: NativeHandlers) => NativeWasm3Rule;
+  Wasm3Rule: new (bytes: Uint8Array, frame: NativeFrame) => NativeWasm3Rule;
+  /**
+   * One tick of a rule, on the readings in its frame.readings: calls `run(frame.control[0])` and leaves its result
+   * in frame.control[1], the tick's writes in frame.written and saturations counted in frame.saturations. A trap
+   * restores the globals, leaves no writes and throws an Error with code ERR_WASM3_TRAP, wasm3Message, and for a
+   * failed io check hostTrap and hostValue.
+   */
+  tick(handle: unknown): void;
   wasm3Version: string;
   errorCodes: {
     invalidArgument: string; load: string; trap: string; closed: string; busy: string; global: string; internal: string;
@@ -36,7 +55,8 @@ export interface NativeAddon {
 export interface NativeError extends Error {
   code?: string;
   wasm3Message?: string;
-  hostError?: unknown;
+  hostTrap?: HostTrap;
+  hostValue?: number;
 }
 
 export class Wasm3Unavailable extends Error {

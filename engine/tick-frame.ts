@@ -57,6 +57,8 @@ export class TickFrame {
   readonly written: Int32Array;
   readonly saturations: Float64Array;
   readonly saturatedThisTick: Uint8Array;
+  /** For the binding: [0] `now` for the tick, [1] what `run` returned. */
+  readonly control = new Int32Array(2);
   /** What a sensor reader returned when it was not a number, by channel index, for the trap's message. */
   private readonly invalid: unknown[];
 
@@ -90,6 +92,10 @@ export class TickFrame {
         this.invalid[k] = reading;
       }
     }
+  }
+
+  /** Starts a tick on the Node backend (the binding does the same in C): no writes yet, no channel counted. */
+  begin(): void {
     this.written.fill(NOT_WRITTEN);
     this.saturatedThisTick.fill(0);
   }
@@ -102,7 +108,7 @@ export class TickFrame {
     }
   }
 
-  /** Forgets the writes of a tick that trapped. */
+  /** Forgets the writes of a tick that trapped (Node backend; the binding does it in C). */
   discard(): void {
     this.written.fill(NOT_WRITTEN);
   }

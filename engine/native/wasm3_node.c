@@ -1,5 +1,7 @@
 /* N-API binding over wasm3 v0.5.0: class Wasm3Rule loads one rule module into its own wasm3 environment and
- * runtime (so rules are isolated), links io.gr/io.gw/io.sr to JS handlers, calls `run`, and reads its globals. */
+ * runtime (so rules are isolated) and runs ticks with the io in C: io.gr/io.sr read a buffer JS fills before the
+ * tick, io.gw writes a buffer JS applies after it, with the capability checks and saturation done here. */
+#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -26,6 +28,10 @@
 #define RULES_MAX_GLOBALS 256 /* globals restored after a trap; more are refused at load */
 #endif
 
+#ifndef RULES_MAX_IO
+#define RULES_MAX_IO 1024 /* declared pins or channels of each kind; profiles have far fewer */
+#endif
+
 #ifndef RULES_ERROR_TEXT_BYTES
 #define RULES_ERROR_TEXT_BYTES 512
 #endif
@@ -40,10 +46,20 @@
 #define ERR_GLOBAL "ERR_WASM3_GLOBAL"
 #define ERR_INTERNAL "ERR_WASM3_INTERNAL"
 
-/* Our own traps, returned from the import trampolines so wasm3 unwinds the call like any other trap. */
+/* Our own trap, returned from the io functions so wasm3 unwinds the call like any other trap; why it was raised
+ * goes to JS as err.hostTrap and err.hostValue (a HostTrap and the pin, the channel or the channel's index). */
 static const char TRAP_HOST_CALL_FAILED[] = "[trap] host function failed";
-static const char TRAP_HOST_RESULT_NOT_INT[] = "[trap] host function returned a non-number";
-static const char TRAP_HOST_UNAVAILABLE[] = "[trap] host function called outside run()";
+
+typedef enum {
+  HOST_TRAP_NONE = 0,
+  HOST_TRAP_GR_UNDECLARED = 1, /* hostValue: the pin */
+  HOST_TRAP_GW_UNDECLARED = 2, /* hostValue: the pin */
+  HOST_TRAP_SR_UNDECLARED = 3, /* hostValue: the channel */
+  HOST_TRAP_SR_NOT_A_NUMBER = 4, /* hostValue: the channel's index in the frame */
+} HostTrap;
+
+/* In `written`: the output pin was not written this tick. */
+#define NOT_WRITTEN (-1)
 
 /* ---- the io imports of device ABI v1 ---------------------------------------------------------------------- */
 
@@ -62,21 +78,37 @@ static const struct {
 
 /* ---- one loaded rule -------------------------------------------------------------------------------------- */
 
+/* What the manifest declares, copied at construction, and the buffers shared with JS (engine/tick-frame.ts):
+ * readings = input levels (0/1) in gpio_in order, then raw sensor readings in sensor order, filled by JS before
+ * each tick; written = per gpio_out pin NOT_WRITTEN or the last level of this tick; saturations = counts per
+ * channel. The typed arrays stay alive through references, and their non-resizable buffers never move. */
+typedef struct Frame {
+  uint32_t numInputs, numOutputs, numChannels;
+  int32_t *inputs, *outputs, *channels; /* one allocation, with min and max */
+  double *min, *max;
+  double *readings;
+  int32_t *written;
+  double *saturations;
+  int32_t *control; /* [0]: now, set by JS before the tick; [1]: what `run` returned */
+  uint8_t *saturatedThisTick;
+  napi_ref shared[4];
+} Frame;
+
 typedef struct Rule {
   uint8_t *wasm; /* our copy: wasm3 keeps pointers into it for the module's whole life */
   uint32_t wasmSize;
-  napi_ref handlers[IO_COUNT];
+  Frame frame;
 
   IM3Environment environment;
   IM3Runtime runtime;
   IM3Module module; /* owned by runtime once loaded */
   IM3Function run;
 
-  /* Valid only while run() executes: the trampolines call back into JS through it. */
-  napi_env callEnv;
-  napi_value hostError;
+  HostTrap hostTrap; /* why the current tick trapped in an io function */
+  int32_t hostValue;
   bool running;
   bool closed;
+  int owners; /* see finalize_rule */
   int64_t savedGlobals[RULES_MAX_GLOBALS]; /* the globals before the current tick, put back if it traps */
 } Rule;
 
@@ -95,85 +127,85 @@ static void free_instance(Rule *rule) {
 
 static void free_rule(napi_env env, Rule *rule) {
   free_instance(rule);
-  for (int i = 0; i < IO_COUNT; i++) {
-    if (rule->handlers[i]) napi_delete_reference(env, rule->handlers[i]);
-    rule->handlers[i] = NULL;
+  for (int i = 0; i < 4; i++) {
+    if (rule->frame.shared[i]) napi_delete_reference(env, rule->frame.shared[i]);
+    rule->frame.shared[i] = NULL;
   }
+  free(rule->frame.inputs);
+  memset(&rule->frame, 0, sizeof rule->frame);
   free(rule->wasm);
   rule->wasm = NULL;
   rule->closed = true;
 }
 
+/* The Rule is owned by its JS object and by the object's `handle` (which may be kept apart from it): the first
+ * finalizer frees wasm3's memory, the last frees the Rule itself. */
 static void finalize_rule(napi_env env, void *data, void *hint) {
   (void)hint;
   Rule *rule = data;
-  free_rule(env, rule);
-  free(rule);
+  if (!rule->closed) free_rule(env, rule);
+  if (--rule->owners == 0) free(rule);
 }
 
-/* ---- import trampolines ----------------------------------------------------------------------------------- */
+/* ---- the io functions: the hot path, no JS -------------------------------------------------------------- */
 
 static int32_t slot_i32(const uint64_t *slot) { return *(const int32_t *)slot; }
 
-/* Calls the JS handler; a throw becomes a trap and the thrown value is kept for run() to report. */
-static const void *call_handler(IM3Runtime runtime, IoImport which, uint32_t argc, const int32_t *args, int32_t *result) {
-  Rule *rule = m3_GetUserData(runtime);
-  napi_env env = rule ? rule->callEnv : NULL;
-  if (!env || !rule->handlers[which]) return TRAP_HOST_UNAVAILABLE;
-
-  napi_escapable_handle_scope scope;
-  if (napi_open_escapable_handle_scope(env, &scope) != napi_ok) return TRAP_HOST_CALL_FAILED;
-
-  const void *trap = NULL;
-  napi_value handler, receiver, argv[2], returned;
-  bool ready = napi_get_reference_value(env, rule->handlers[which], &handler) == napi_ok && handler != NULL &&
-               napi_get_undefined(env, &receiver) == napi_ok;
-  for (uint32_t i = 0; ready && i < argc; i++) ready = napi_create_int32(env, args[i], &argv[i]) == napi_ok;
-
-  if (!ready || napi_call_function(env, receiver, handler, argc, argv, &returned) != napi_ok) {
-    trap = TRAP_HOST_CALL_FAILED;
-    bool pending = false;
-    napi_is_exception_pending(env, &pending);
-    if (pending) {
-      napi_value thrown;
-      if (napi_get_and_clear_last_exception(env, &thrown) == napi_ok) {
-        napi_escape_handle(env, scope, thrown, &rule->hostError);
-      }
-    }
-  } else if (result) {
-    napi_valuetype type;
-    if (napi_typeof(env, returned, &type) != napi_ok || type != napi_number ||
-        napi_get_value_int32(env, returned, result) != napi_ok) {
-      trap = TRAP_HOST_RESULT_NOT_INT;
-    }
+/* Declared lists are short (a rule uses a few pins), so a scan beats any index. */
+static int32_t index_of(const int32_t *list, uint32_t count, int32_t value) {
+  for (uint32_t i = 0; i < count; i++) {
+    if (list[i] == value) return (int32_t)i;
   }
-  napi_close_escapable_handle_scope(env, scope);
-  return trap;
+  return -1;
+}
+
+static const void *host_trap(Rule *rule, HostTrap why, int32_t value) {
+  rule->hostTrap = why;
+  rule->hostValue = value;
+  return TRAP_HOST_CALL_FAILED;
 }
 
 /* Raw wasm3 calls: results come first on the slot stack, then arguments, one 64-bit slot each. */
 static const void *io_gr(IM3Runtime runtime, IM3ImportContext ctx, uint64_t *sp, void *mem) {
-  (void)ctx, (void)mem;
-  int32_t args[1] = {slot_i32(&sp[1])};
-  int32_t level = 0;
-  const void *trap = call_handler(runtime, IO_GR, 1, args, &level);
-  if (!trap) *(int32_t *)&sp[0] = level;
-  return trap;
+  (void)runtime, (void)mem;
+  Rule *rule = ctx->userdata;
+  int32_t pin = slot_i32(&sp[1]);
+  int32_t i = index_of(rule->frame.inputs, rule->frame.numInputs, pin);
+  if (i < 0) return host_trap(rule, HOST_TRAP_GR_UNDECLARED, pin);
+  *(int32_t *)&sp[0] = rule->frame.readings[i] != 0;
+  return m3Err_none;
 }
 
 static const void *io_gw(IM3Runtime runtime, IM3ImportContext ctx, uint64_t *sp, void *mem) {
-  (void)ctx, (void)mem;
-  int32_t args[2] = {slot_i32(&sp[0]), slot_i32(&sp[1])};
-  return call_handler(runtime, IO_GW, 2, args, NULL);
+  (void)runtime, (void)mem;
+  Rule *rule = ctx->userdata;
+  int32_t pin = slot_i32(&sp[0]);
+  int32_t k = index_of(rule->frame.outputs, rule->frame.numOutputs, pin);
+  if (k < 0) return host_trap(rule, HOST_TRAP_GW_UNDECLARED, pin);
+  rule->frame.written[k] = slot_i32(&sp[1]) != 0; /* buffered: applied by JS when run returns */
+  return m3Err_none;
 }
 
+/* A reading truncated and saturated to the manifest's range; a saturation counts once per tick and channel. */
 static const void *io_sr(IM3Runtime runtime, IM3ImportContext ctx, uint64_t *sp, void *mem) {
-  (void)ctx, (void)mem;
-  int32_t args[1] = {slot_i32(&sp[1])};
-  int32_t reading = 0;
-  const void *trap = call_handler(runtime, IO_SR, 1, args, &reading);
-  if (!trap) *(int32_t *)&sp[0] = reading;
-  return trap;
+  (void)runtime, (void)mem;
+  Rule *rule = ctx->userdata;
+  Frame *frame = &rule->frame;
+  int32_t channel = slot_i32(&sp[1]);
+  int32_t k = index_of(frame->channels, frame->numChannels, channel);
+  if (k < 0) return host_trap(rule, HOST_TRAP_SR_UNDECLARED, channel);
+  double reading = frame->readings[frame->numInputs + (uint32_t)k];
+  if (isnan(reading)) return host_trap(rule, HOST_TRAP_SR_NOT_A_NUMBER, k);
+  double value = trunc(reading);
+  if (value < frame->min[k] || value > frame->max[k]) {
+    value = value < frame->min[k] ? frame->min[k] : frame->max[k];
+    if (!frame->saturatedThisTick[k]) {
+      frame->saturatedThisTick[k] = 1;
+      frame->saturations[k] += 1;
+    }
+  }
+  *(int32_t *)&sp[0] = (int32_t)value;
+  return m3Err_none;
 }
 
 static const M3RawCall IO_TRAMPOLINES[IO_COUNT] = {[IO_GR] = io_gr, [IO_GW] = io_gw, [IO_SR] = io_sr};
@@ -206,10 +238,6 @@ static bool link_imports(Rule *rule, char *detail, size_t size) {
     }
     if (which < 0) {
       snprintf(detail, size, "the module imports %s.%s, which this host does not provide", moduleName, field);
-      return false;
-    }
-    if (!rule->handlers[which]) {
-      snprintf(detail, size, "the module imports io.%s but no handler for it was given", field);
       return false;
     }
     M3Result result = m3_LinkRawFunctionEx(module, IO_MODULE, field, IO_IMPORTS[which].signature,
@@ -311,37 +339,95 @@ static bool rule_usable(napi_env env, Rule *rule) {
   return true;
 }
 
-static bool get_handler(napi_env env, napi_value handlers, IoImport which, napi_ref *out) {
-  *out = NULL;
-  napi_valuetype type;
-  if (napi_typeof(env, handlers, &type) != napi_ok) return false;
-  if (type == napi_undefined || type == napi_null) return true;
-  if (type != napi_object) {
-    napi_throw_error(env, ERR_INVALID_ARG, "handlers must be an object of functions {gr, gw, sr}");
-    return false;
-  }
-  napi_value handler;
-  if (napi_get_named_property(env, handlers, IO_IMPORTS[which].field, &handler) != napi_ok) return false;
-  if (napi_typeof(env, handler, &type) != napi_ok) return false;
-  if (type == napi_undefined) return true;
-  if (type != napi_function) {
-    char message[64];
-    snprintf(message, sizeof message, "handler %s must be a function", IO_IMPORTS[which].field);
+/* frame[name] as a typed array of `type`; with `length` >= 0 it must have that many elements. */
+static bool frame_array(napi_env env, napi_value frame, const char *name, napi_typedarray_type type, int64_t length,
+                        napi_value *array, void **data, size_t *count) {
+  bool isTypedArray = false;
+  napi_typedarray_type actual;
+  char message[160];
+  if (napi_get_named_property(env, frame, name, array) != napi_ok) return false;
+  if (napi_is_typedarray(env, *array, &isTypedArray) != napi_ok || !isTypedArray ||
+      napi_get_typedarray_info(env, *array, &actual, count, data, NULL, NULL) != napi_ok || actual != type ||
+      (length >= 0 && *count != (size_t)length) || *count > 2 * RULES_MAX_IO) {
+    snprintf(message, sizeof message, "frame.%s must be a typed array of the frame's layout (engine/tick-frame.ts)", name);
     napi_throw_error(env, ERR_INVALID_ARG, message);
     return false;
   }
-  return napi_create_reference(env, handler, 1, out) == napi_ok;
+  return true;
 }
 
-/* new Wasm3Rule(bytes: Uint8Array, handlers: { gr?, gw?, sr? }) */
+/* Copies the declared pins, channels and ranges, and keeps the shared buffers of a TickFrame. */
+static bool read_frame(napi_env env, napi_value object, Frame *frame) {
+  napi_valuetype type;
+  if (napi_typeof(env, object, &type) != napi_ok || type != napi_object) {
+    napi_throw_error(env, ERR_INVALID_ARG, "the second argument must be the rule's TickFrame");
+    return false;
+  }
+  napi_value array;
+  void *inputs, *outputs, *channels, *min, *max, *readings, *written, *saturations;
+  size_t nIn, nOut, nCh, n;
+  if (!frame_array(env, object, "inputs", napi_int32_array, -1, &array, &inputs, &nIn) ||
+      !frame_array(env, object, "outputs", napi_int32_array, -1, &array, &outputs, &nOut) ||
+      !frame_array(env, object, "channels", napi_int32_array, -1, &array, &channels, &nCh) ||
+      !frame_array(env, object, "min", napi_float64_array, (int64_t)nCh, &array, &min, &n) ||
+      !frame_array(env, object, "max", napi_float64_array, (int64_t)nCh, &array, &max, &n)) {
+    return false;
+  }
+  if (nIn > RULES_MAX_IO || nOut > RULES_MAX_IO || nCh > RULES_MAX_IO) {
+    napi_throw_error(env, ERR_INVALID_ARG, "the frame declares more pins or channels than RULES_MAX_IO");
+    return false;
+  }
+  /* One allocation: the three lists, min and max, and the per-tick saturation marks. */
+  size_t ints = nIn + nOut + nCh;
+  uint8_t *block = calloc(1, ints * sizeof(int32_t) + 2 * nCh * sizeof(double) + nCh + 8);
+  if (!block) {
+    napi_throw_error(env, ERR_INTERNAL, m3Err_mallocFailed);
+    return false;
+  }
+  frame->numInputs = (uint32_t)nIn;
+  frame->numOutputs = (uint32_t)nOut;
+  frame->numChannels = (uint32_t)nCh;
+  frame->inputs = (int32_t *)block;
+  frame->outputs = frame->inputs + nIn;
+  frame->channels = frame->outputs + nOut;
+  frame->min = (double *)(block + ((ints * sizeof(int32_t) + 7) & ~(size_t)7));
+  frame->max = frame->min + nCh;
+  frame->saturatedThisTick = (uint8_t *)(frame->max + nCh);
+  memcpy(frame->inputs, inputs, nIn * sizeof(int32_t));
+  memcpy(frame->outputs, outputs, nOut * sizeof(int32_t));
+  memcpy(frame->channels, channels, nCh * sizeof(int32_t));
+  memcpy(frame->min, min, nCh * sizeof(double));
+  memcpy(frame->max, max, nCh * sizeof(double));
+
+  napi_value shared[4];
+  void *control;
+  if (!frame_array(env, object, "readings", napi_float64_array, (int64_t)(nIn + nCh), &shared[0], &readings, &n) ||
+      !frame_array(env, object, "written", napi_int32_array, (int64_t)nOut, &shared[1], &written, &n) ||
+      !frame_array(env, object, "saturations", napi_float64_array, (int64_t)nCh, &shared[2], &saturations, &n) ||
+      !frame_array(env, object, "control", napi_int32_array, 2, &shared[3], &control, &n)) {
+    return false;
+  }
+  frame->readings = readings;
+  frame->written = written;
+  frame->saturations = saturations;
+  frame->control = control;
+  for (int i = 0; i < 4; i++) {
+    if (napi_create_reference(env, shared[i], 1, &frame->shared[i]) != napi_ok) return false;
+  }
+  return true;
+}
+
+static napi_value Rule_tick(napi_env env, napi_callback_info info);
+
+/* new Wasm3Rule(bytes: Uint8Array, frame: TickFrame) */
 static napi_value Rule_construct(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2], self;
   NAPI_OK_OR_THROW(env, napi_get_cb_info(env, info, &argc, argv, &self, NULL));
 
   bool isTypedArray = false;
-  if (argc < 1 || napi_is_typedarray(env, argv[0], &isTypedArray) != napi_ok || !isTypedArray) {
-    napi_throw_error(env, ERR_INVALID_ARG, "the module bytes must be a Uint8Array");
+  if (argc < 2 || napi_is_typedarray(env, argv[0], &isTypedArray) != napi_ok || !isTypedArray) {
+    napi_throw_error(env, ERR_INVALID_ARG, "new Wasm3Rule(bytes, frame) needs the module bytes as a Uint8Array and a TickFrame");
     return NULL;
   }
   napi_typedarray_type arrayType;
@@ -362,18 +448,11 @@ static napi_value Rule_construct(napi_env env, napi_callback_info info) {
   }
   memcpy(rule->wasm, data, length);
   rule->wasmSize = (uint32_t)length;
+  rule->owners = 1;
 
-  napi_value handlers;
-  if (argc >= 2) {
-    handlers = argv[1];
-  } else {
-    napi_get_undefined(env, &handlers);
-  }
-  for (int i = 0; i < IO_COUNT; i++) {
-    if (!get_handler(env, handlers, (IoImport)i, &rule->handlers[i])) {
-      finalize_rule(env, rule, NULL);
-      return NULL;
-    }
+  if (!read_frame(env, argv[1], &rule->frame)) {
+    finalize_rule(env, rule, NULL);
+    return NULL;
   }
 
   char detail[RULES_ERROR_TEXT_BYTES];
@@ -387,13 +466,18 @@ static napi_value Rule_construct(napi_env env, napi_callback_info info) {
     napi_throw_error(env, ERR_INTERNAL, "cannot attach the rule to its object");
     return NULL;
   }
+  /* The hot path skips napi_unwrap: the module-level tick(handle) takes this External, which co-owns the Rule. */
+  napi_value handle;
+  if (napi_create_external(env, rule, finalize_rule, NULL, &handle) != napi_ok) return NULL;
+  rule->owners++;
+  if (napi_set_named_property(env, self, "handle", handle) != napi_ok) return NULL;
   return self;
 }
 
 static void throw_trap(napi_env env, Rule *rule, M3Result result) {
   char message[RULES_ERROR_TEXT_BYTES];
   describe_m3_error(rule, result, message, sizeof message);
-  napi_value code, text, error;
+  napi_value code, text, error, why, value;
   if (napi_create_string_utf8(env, ERR_TRAP, NAPI_AUTO_LENGTH, &code) != napi_ok ||
       napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &text) != napi_ok ||
       napi_create_error(env, code, text, &error) != napi_ok) {
@@ -402,56 +486,63 @@ static void throw_trap(napi_env env, Rule *rule, M3Result result) {
   }
   napi_set_named_property(env, error, "code", code);
   napi_set_named_property(env, error, "wasm3Message", text);
-  if (rule->hostError) napi_set_named_property(env, error, "hostError", rule->hostError);
+  if (result == TRAP_HOST_CALL_FAILED && rule->hostTrap != HOST_TRAP_NONE &&
+      napi_create_int32(env, (int32_t)rule->hostTrap, &why) == napi_ok &&
+      napi_create_int32(env, rule->hostValue, &value) == napi_ok) {
+    napi_set_named_property(env, error, "hostTrap", why);
+    napi_set_named_property(env, error, "hostValue", value);
+  }
   napi_throw(env, error);
 }
 
 /* Rule state is a handful of globals (the target caps them), so a copy per tick is cheap. */
 static void save_globals(Rule *rule) {
   IM3Module module = rule->module;
-  uint32_t n = module->numGlobals < RULES_MAX_GLOBALS ? module->numGlobals : RULES_MAX_GLOBALS;
-  for (uint32_t i = 0; i < n; i++) rule->savedGlobals[i] = module->globals[i].intValue;
+  for (uint32_t i = 0; i < module->numGlobals; i++) rule->savedGlobals[i] = module->globals[i].intValue;
 }
 
 static void restore_globals(Rule *rule) {
   IM3Module module = rule->module;
-  uint32_t n = module->numGlobals < RULES_MAX_GLOBALS ? module->numGlobals : RULES_MAX_GLOBALS;
-  for (uint32_t i = 0; i < n; i++) module->globals[i].intValue = rule->savedGlobals[i];
+  for (uint32_t i = 0; i < module->numGlobals; i++) module->globals[i].intValue = rule->savedGlobals[i];
 }
 
-/* run(nowMs: number): number — calls the rule's `run` with now wrapped to int32, returns its i32 result. */
-static napi_value Rule_run(napi_env env, napi_callback_info info) {
+/* tick(handle): one tick of the rule whose `handle` this is, with what JS put in its frame: calls `run(control[0])`,
+ * leaves its i32 result in control[1] and the writes in frame.written; a trap puts the globals back, clears the
+ * writes and throws. Nothing else crosses the boundary: every N-API call costs time on the hot path, and one
+ * module-level function keeps V8's call site monomorphic whatever the number of rules. */
+static napi_value Rule_tick(napi_env env, napi_callback_info info) {
   size_t argc = 1;
-  napi_value argv[1];
-  Rule *rule = this_rule(env, info, &argc, argv);
-  if (!rule || !rule_usable(env, rule)) return NULL;
-  napi_valuetype type;
-  if (argc < 1 || napi_typeof(env, argv[0], &type) != napi_ok || type != napi_number) {
-    napi_throw_error(env, ERR_INVALID_ARG, "run(nowMs) needs a number");
+  napi_value handle;
+  Rule *rule = NULL;
+  if (napi_get_cb_info(env, info, &argc, &handle, NULL, NULL) != napi_ok) return NULL;
+  if (argc < 1 || napi_get_value_external(env, handle, (void **)&rule) != napi_ok || !rule) {
+    napi_throw_error(env, ERR_INVALID_ARG, "tick(handle) needs a Wasm3Rule's handle");
     return NULL;
   }
-  int32_t now = 0;
-  NAPI_OK_OR_THROW(env, napi_get_value_int32(env, argv[0], &now));
-
-  rule->callEnv = env;
-  rule->hostError = NULL;
+  if (rule->closed || rule->running) {
+    rule_usable(env, rule);
+    return NULL;
+  }
+  Frame *frame = &rule->frame;
+  int32_t now = frame->control[0];
+  for (uint32_t k = 0; k < frame->numOutputs; k++) frame->written[k] = NOT_WRITTEN;
+  memset(frame->saturatedThisTick, 0, frame->numChannels);
+  rule->hostTrap = HOST_TRAP_NONE;
   rule->running = true;
   save_globals(rule);
   M3Result result = m3_CallV(rule->run, now);
   int32_t next = 0;
   if (!result) result = m3_GetResultsV(rule->run, &next);
   rule->running = false;
-  rule->callEnv = NULL;
 
   if (result) {
     restore_globals(rule); /* a tick that traps has no effect */
+    for (uint32_t k = 0; k < frame->numOutputs; k++) frame->written[k] = NOT_WRITTEN;
     throw_trap(env, rule, result);
-    rule->hostError = NULL;
     return NULL;
   }
-  napi_value out;
-  NAPI_OK_OR_THROW(env, napi_create_int32(env, next, &out));
-  return out;
+  frame->control[1] = next;
+  return NULL;
 }
 
 /* getGlobal(index: number): number — the module's global `index` (imports included, none in a valid rule). */
@@ -556,22 +647,23 @@ static napi_value error_codes(napi_env env) {
 /* Context-aware: no per-process state, so the addon loads in worker threads and several contexts. */
 NAPI_MODULE_INIT() {
   napi_property_descriptor methods[] = {
-      {"run", NULL, Rule_run, NULL, NULL, NULL, napi_default_method, NULL},
       {"getGlobal", NULL, Rule_getGlobal, NULL, NULL, NULL, napi_default_method, NULL},
       {"reset", NULL, Rule_reset, NULL, NULL, NULL, napi_default_method, NULL},
       {"close", NULL, Rule_close, NULL, NULL, NULL, napi_default_method, NULL},
       {"globalCount", NULL, NULL, Rule_globalCount, NULL, NULL, napi_enumerable, NULL},
       {"closed", NULL, NULL, Rule_closed, NULL, NULL, napi_enumerable, NULL},
   };
-  napi_value ruleClass, version, codes;
+  napi_value ruleClass, version, codes, tick;
   if (napi_define_class(env, "Wasm3Rule", NAPI_AUTO_LENGTH, Rule_construct, NULL, sizeof methods / sizeof methods[0],
                         methods, &ruleClass) != napi_ok ||
       napi_create_string_utf8(env, M3_VERSION, NAPI_AUTO_LENGTH, &version) != napi_ok ||
+      napi_create_function(env, "tick", NAPI_AUTO_LENGTH, Rule_tick, NULL, &tick) != napi_ok ||
       (codes = error_codes(env)) == NULL) {
     return NULL;
   }
   napi_property_descriptor exported[] = {
       {"Wasm3Rule", NULL, NULL, NULL, NULL, ruleClass, napi_enumerable, NULL},
+      {"tick", NULL, NULL, NULL, NULL, tick, napi_enumerable, NULL},
       {"wasm3Version", NULL, NULL, NULL, NULL, version, napi_enumerable, NULL},
       {"errorCodes", NULL, NULL, NULL, NULL, codes, napi_enumerable, NULL},
   };
