@@ -1,9 +1,20 @@
-// Builds the wasm3 N-API binding at `npm install`: fetches wasm3 v0.5.0's C sources (pinned by SHA-256)
-// through pip, extracts them to engine/native/wasm3/ and compiles engine/native/ with node-gyp against local Node headers.
+// Builds the wasm3 N-API binding at `npm install`: fetches wasm3 v0.5.0's C sources (the pywasm3 sdist from PyPI's
+// simple index, checked against its pinned SHA-256 before anything reads it), extracts them to engine/native/wasm3/,
+// checks every extracted file against scripts/wasm3-sources.sha256 on every run, and compiles engine/native/ with
+// node-gyp against local Node headers.
+//
+//   node scripts/build-wasm3.mjs [--force] [--sources-only]
+//
+// --force fetches (unless cached and verified), extracts and builds again; --sources-only stops once the sources
+// are in place and verified. RULES_PYPI_INDEX (else PIP_INDEX_URL, else https://pypi.org/simple) is the index.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import http from 'node:http';
+import https from 'node:https';
 import { createRequire } from 'node:module';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import {
+  chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync,
+} from 'node:fs';
 import { delimiter, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -15,6 +26,10 @@ const WASM3_VERSION = '0.5.0';
 const ARCHIVE_NAME = `${WASM3_PIP_PACKAGE}-${WASM3_VERSION}.tar.gz`;
 const ARCHIVE_SHA256 = '5a47c8a39f7f6ae71b3316b2e5d86c9d0db6e771a65f09a86e4d4aa3a19aefcc';
 const ARCHIVE_SOURCES_FOLDER = `${WASM3_PIP_PACKAGE}-${WASM3_VERSION}/wasm3`;
+
+/** Per-file SHA-256 of the extracted sources, in sha256sum's format. */
+const SOURCES_MANIFEST = join(PACKAGE_ROOT, 'scripts', 'wasm3-sources.sha256');
+const DEFAULT_INDEX = 'https://pypi.org/simple';
 
 const CACHE_DIR = join(PACKAGE_ROOT, '.cache', 'wasm3');
 const CACHED_ARCHIVE = join(CACHE_DIR, ARCHIVE_NAME);
@@ -41,11 +56,6 @@ function onPath(command) {
     }
   }
   return undefined;
-}
-
-function succeeds(command, args) {
-  const result = spawnSync(command, args, { stdio: 'ignore' });
-  return result.status === 0;
 }
 
 /** Where node-gyp should take Node's headers from: never a download, only a local install. */
@@ -76,11 +86,6 @@ function checkPrerequisites() {
   }
   if (!onPath('tar')) {
     missing.push(`tar; ${installHint('tar', '`xcode-select --install`')}`);
-  }
-  if (!onPath('python3') || !succeeds('python3', ['--version'])) {
-    missing.push(`python3 with pip; ${installHint('python3 python3-pip', '`brew install python`')}`);
-  } else if (!succeeds('python3', ['-m', 'pip', '--version'])) {
-    missing.push(`pip for python3; ${installHint('python3-pip', '`python3 -m ensurepip --upgrade`')}`);
   }
   const nodeDir = localNodeHeaders();
   if (!nodeDir) {
@@ -118,45 +123,108 @@ function sha256Of(path) {
   return createHash('sha256').update(readFileSync(path)).digest('hex');
 }
 
-function runPipDownload(destination, isolatedBuild) {
-  const args = ['-m', 'pip', 'download', '--no-deps', '--no-binary', ':all:', '--disable-pip-version-check', '--no-input'];
-  if (!isolatedBuild) args.push('--no-build-isolation');
-  args.push(`${WASM3_PIP_PACKAGE}==${WASM3_VERSION}`, '-d', destination);
-  return spawnSync('python3', args, { encoding: 'utf8', cwd: PACKAGE_ROOT });
+/** GET with redirects; resolves to the body as a Buffer, or rejects with a message naming the URL. */
+function get(url, redirects = 5) {
+  return new Promise((resolve, reject) => {
+    const client = url.startsWith('https:') ? https : url.startsWith('http:') ? http : undefined;
+    if (!client) {
+      reject(new BuildError(`cannot fetch ${url}: only http and https indexes are supported`));
+      return;
+    }
+    const request = client.get(url, { headers: { 'user-agent': 'rules-build-wasm3', accept: 'text/html, */*' } }, (res) => {
+      if (res.statusCode && res.statusCode >= 300 && res.statusCode < 400 && res.headers.location && redirects > 0) {
+        res.resume();
+        resolve(get(new URL(res.headers.location, url).href, redirects - 1));
+        return;
+      }
+      if (res.statusCode !== 200) {
+        res.resume();
+        reject(new BuildError(`${url} answered HTTP ${res.statusCode}`));
+        return;
+      }
+      const chunks = [];
+      res.on('data', (chunk) => chunks.push(chunk));
+      res.on('end', () => resolve(Buffer.concat(chunks)));
+      res.on('error', (e) => reject(new BuildError(`reading ${url} failed: ${e.message}`)));
+    });
+    request.setTimeout(120_000, () => request.destroy(new Error('no answer within 120 s')));
+    request.on('error', (e) => reject(new BuildError(`cannot fetch ${url}: ${e.message}`)));
+  });
 }
 
-/** Returns the cached, verified sources archive, downloading it with pip when the cache lacks it. */
-function fetchVerifiedArchive() {
+/** The archive's URL from the package's page on a PEP 503 simple index (pip's protocol, served by every mirror). */
+async function archiveUrl(index) {
+  const page = `${index.replace(/\/+$/, '')}/${WASM3_PIP_PACKAGE}/`;
+  const html = (await get(page)).toString('utf8');
+  for (const m of html.matchAll(/<a\s[^>]*href="([^"]+)"[^>]*>([^<]*)<\/a>/gi)) {
+    if (m[2].trim() === ARCHIVE_NAME) return new URL(m[1].replace(/&amp;/g, '&'), page).href.replace(/#.*$/, '');
+  }
+  throw new BuildError(`${page} does not list ${ARCHIVE_NAME}, which holds wasm3's C sources`);
+}
+
+/**
+ * Returns the cached, verified sources archive, downloading it when the cache lacks it or holds something else.
+ * The download is written only to a private temporary file and hashed; nothing reads it until the hash matches.
+ */
+async function fetchVerifiedArchive() {
   if (existsSync(CACHED_ARCHIVE)) {
-    if (sha256Of(CACHED_ARCHIVE) === ARCHIVE_SHA256) return CACHED_ARCHIVE;
-    say(`the cached ${shown(CACHED_ARCHIVE)} does not match its pinned SHA-256; downloading it again`);
+    const cached = sha256Of(CACHED_ARCHIVE);
+    if (cached === ARCHIVE_SHA256) return CACHED_ARCHIVE;
+    say(`the cached ${shown(CACHED_ARCHIVE)} has SHA-256 ${cached}, not the pinned ${ARCHIVE_SHA256}; refusing it and downloading it again`);
     rmSync(CACHED_ARCHIVE);
   }
   mkdirSync(CACHE_DIR, { recursive: true });
   const downloadDir = mkdtempSync(join(CACHE_DIR, 'download-'));
   try {
-    say(`downloading wasm3 ${WASM3_VERSION} sources (${WASM3_PIP_PACKAGE}==${WASM3_VERSION}) with pip`);
-    // pip prepares the sdist's metadata even for `download`; without the `wheel` package next to setuptools
-    // that fails under --no-build-isolation, and an isolated build fetches setuptools and wheel through pip.
-    let pip = runPipDownload(downloadDir, false);
-    const downloaded = join(downloadDir, ARCHIVE_NAME);
-    if (!existsSync(downloaded)) pip = runPipDownload(downloadDir, true);
-    if (!existsSync(downloaded)) {
-      const output = `${pip.stdout ?? ''}${pip.stderr ?? ''}`.trim().split('\n').slice(-15).join('\n');
-      throw new BuildError(`pip could not download ${WASM3_PIP_PACKAGE}==${WASM3_VERSION}, which holds wasm3's C sources; ` +
-        `check that \`python3 -m pip download ${WASM3_PIP_PACKAGE}==${WASM3_VERSION}\` can reach your package index.` +
-        (output ? `\npip said:\n${output}` : ''));
-    }
-    const actual = sha256Of(downloaded);
+    const index = process.env.RULES_PYPI_INDEX || process.env.PIP_INDEX_URL || DEFAULT_INDEX;
+    say(`downloading wasm3 ${WASM3_VERSION} sources (${ARCHIVE_NAME}) from ${index}`);
+    const url = await archiveUrl(index);
+    const bytes = await get(url);
+    const actual = createHash('sha256').update(bytes).digest('hex');
     if (actual !== ARCHIVE_SHA256) {
-      throw new BuildError(`the downloaded ${ARCHIVE_NAME} has SHA-256 ${actual} but ${ARCHIVE_SHA256} is pinned; ` +
-        'refusing to build wasm3 from unverified sources. Check which package index pip uses.');
+      throw new BuildError(`the downloaded ${ARCHIVE_NAME} (${url}) has SHA-256 ${actual} but ${ARCHIVE_SHA256} is pinned; ` +
+        'refusing to build wasm3 from unverified sources. Check which package index is used (RULES_PYPI_INDEX, PIP_INDEX_URL).');
     }
+    const downloaded = join(downloadDir, ARCHIVE_NAME);
+    writeFileSync(downloaded, bytes);
     renameSync(downloaded, CACHED_ARCHIVE);
     return CACHED_ARCHIVE;
   } finally {
     rmSync(downloadDir, { recursive: true, force: true });
   }
+}
+
+/** The pinned per-file hashes: file name -> SHA-256. */
+function pinnedSourceHashes() {
+  const pinned = new Map();
+  for (const line of readFileSync(SOURCES_MANIFEST, 'utf8').split('\n')) {
+    const m = /^([0-9a-f]{64}) [ *]([\w.-]+)$/.exec(line.trim());
+    if (m) pinned.set(m[2], m[1]);
+  }
+  if (pinned.size === 0) throw new BuildError(`${shown(SOURCES_MANIFEST)} lists no files; it must pin every wasm3 source file`);
+  return pinned;
+}
+
+/** Every way engine/native/wasm3/ differs from the pinned files: changed, missing or extra (an extra header could shadow a system one). */
+function sourceProblems() {
+  if (!existsSync(WASM3_SOURCES_DIR)) return [`${shown(WASM3_SOURCES_DIR)} does not exist`];
+  const pinned = pinnedSourceHashes();
+  const problems = [];
+  const present = readdirSync(WASM3_SOURCES_DIR);
+  for (const name of present) {
+    const path = join(WASM3_SOURCES_DIR, name);
+    if (!pinned.has(name)) {
+      problems.push(`${shown(path)} is not one of wasm3's pinned sources`);
+    } else if (!statSync(path).isFile()) {
+      problems.push(`${shown(path)} is not a file`);
+    } else if (sha256Of(path) !== pinned.get(name)) {
+      problems.push(`${shown(path)} does not match its pinned SHA-256`);
+    }
+  }
+  for (const name of pinned.keys()) {
+    if (!present.includes(name)) problems.push(`${shown(join(WASM3_SOURCES_DIR, name))} is missing`);
+  }
+  return problems;
 }
 
 /** Replaces engine/native/wasm3/ with the archive's wasm3/ folder, and nothing else from the archive. */
@@ -218,28 +286,42 @@ function checkAddonLoads() {
   }
 }
 
-function main() {
+async function main() {
   const force = process.argv.includes('--force');
+  const sourcesOnly = process.argv.includes('--sources-only');
+  // The extracted sources are checked on every run, not only when they are first extracted.
+  const problems = sourceProblems();
+  if (problems.length > 0 && existsSync(WASM3_SOURCES_DIR)) {
+    say(`the wasm3 sources differ from the pinned ones:\n${problems.map((p) => `  - ${p}`).join('\n')}\n` +
+      'rules: extracting them again from the verified archive');
+  }
+  if (force || problems.length > 0) {
+    extractSources(await fetchVerifiedArchive());
+    const left = sourceProblems();
+    if (left.length > 0) {
+      throw new BuildError(`the sources extracted from the verified archive do not match ${shown(SOURCES_MANIFEST)}:\n` +
+        left.map((p) => `  - ${p}`).join('\n'));
+    }
+  }
+  if (sourcesOnly) {
+    say(`the wasm3 ${WASM3_VERSION} sources in ${shown(WASM3_SOURCES_DIR)} match their pinned SHA-256`);
+    return;
+  }
   if (!force && addonIsUpToDate()) {
     say(`the wasm3 binding is up to date (${shown(ADDON_PATH)})`);
     return;
   }
   const { nodeDir } = checkPrerequisites();
-  if (force || wasm3SourceFiles().length === 0) {
-    extractSources(fetchVerifiedArchive());
-  }
   compileAddon(nodeDir);
   checkAddonLoads();
   say(`built ${shown(ADDON_PATH)} (wasm3 ${WASM3_VERSION})`);
 }
 
-try {
-  main();
-} catch (e) {
+main().catch((e) => {
   if (e instanceof BuildError) {
     console.error(`rules: ${e.message}`);
   } else {
     console.error(`rules: building the wasm3 binding failed unexpectedly: ${e instanceof Error ? e.message : String(e)}`);
   }
   process.exit(1);
-}
+})

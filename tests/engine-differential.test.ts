@@ -97,9 +97,11 @@ test('both backends agree on GPIO echo and plain arithmetic', (t) => {
 });
 
 test('both backends agree on a rule mixing wrapping arithmetic, shifts, a loop and f32 state, for random inputs', (t) => {
+  let cases = 0;
   fc.assert(fc.property(
     fc.array(fc.record({ now: fc.integer(), reading: fc.integer({ min: -200_000, max: 200_000 }) }), { minLength: 1, maxLength: 12 }),
     (ticks) => {
+      cases++;
       const pair = loadBoth(mixerRule(0), { capabilities: { sensor: [0], gpio_out: [4] } });
       try {
         for (const { now, reading } of ticks) {
@@ -114,6 +116,6 @@ test('both backends agree on a rule mixing wrapping arithmetic, shifts, a loop a
         pair.wasm3.rule.close();
         pair.node.rule.close();
       }
-    }), { numRuns: 300 });
-  t.pass();
+    }), { numRuns: 300, seed: 20_241_130 }); // fixed seed and count: CI checks the same cases every time
+  t.is(cases, 300);
 });

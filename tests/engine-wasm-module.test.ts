@@ -62,11 +62,11 @@ test('random corruption of a valid module never makes the reader throw', (t) => 
       const result = parseWasmModule(copy);
       if (result.ok) mvpProblems(result.module);
       return true;
-    }), { numRuns: 3000 });
+    }), { numRuns: 3000, seed: 58 });
   fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), (random) => {
     parseWasmModule(Uint8Array.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, ...random]));
     return true;
-  }), { numRuns: 3000 });
+  }), { numRuns: 3000, seed: 66 });
   t.pass();
 });
 
