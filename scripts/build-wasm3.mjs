@@ -11,6 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
+import tls from 'node:tls';
 import { createRequire } from 'node:module';
 import {
   chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync,
@@ -123,6 +124,15 @@ function sha256Of(path) {
   return createHash('sha256').update(readFileSync(path)).digest('hex');
 }
 
+/**
+ * The CAs to trust: Node's own, plus a bundle the machine points pip or OpenSSL at (SSL_CERT_FILE, PIP_CERT), for
+ * networks that inspect TLS with their own CA. Node adds NODE_EXTRA_CA_CERTS by itself.
+ */
+function trustedCAs() {
+  const extra = [process.env.SSL_CERT_FILE, process.env.PIP_CERT].filter((f) => f && existsSync(f));
+  return extra.length ? [...tls.rootCertificates, ...extra.map((f) => readFileSync(f, 'utf8'))] : undefined;
+}
+
 /** GET with redirects; resolves to the body as a Buffer, or rejects with a message naming the URL. */
 function get(url, redirects = 5) {
   return new Promise((resolve, reject) => {
@@ -131,7 +141,8 @@ function get(url, redirects = 5) {
       reject(new BuildError(`cannot fetch ${url}: only http and https indexes are supported`));
       return;
     }
-    const request = client.get(url, { headers: { 'user-agent': 'rules-build-wasm3', accept: 'text/html, */*' } }, (res) => {
+    const options = { headers: { 'user-agent': 'rules-build-wasm3', accept: 'text/html, */*' }, ca: client === https ? trustedCAs() : undefined };
+    const request = client.get(url, options, (res) => {
       if (res.statusCode && res.statusCode >= 300 && res.statusCode < 400 && res.headers.location && redirects > 0) {
         res.resume();
         resolve(get(new URL(res.headers.location, url).href, redirects - 1));
