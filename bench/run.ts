@@ -2,7 +2,7 @@
 // hand-written WAT floors, build time against asc, and the cost of a tick and of a load on wasm3 and on Node's
 // WebAssembly. Prints markdown.
 //
-//   node dist/bench/run.js [--sections size,equivalence,build,tick,firmware,flash,mqtt] [--quick]
+//   node dist/bench/run.js [--sections size,equivalence,build,tick,firmware,flash,mqtt,scaling] [--quick]
 //
 // Before comparing sizes it drives each rule and its twin (and its floor, where there is one) with the same
 // pseudo-random inputs and checks they behave alike, so a peer that does less cannot look smaller by accident.
@@ -23,6 +23,7 @@ import { flashBench } from './flash.js';
 import { mqttBench } from './mqtt.js';
 import { STRICT_TWIN_FLAGS, TWIN_FLAGS } from './twin-flags.js';
 import { assembleFloor } from './floors.js';
+import { compileScaling } from './scaling.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const CLI = join(HERE, '..', 'cli', 'rules.js');
@@ -468,7 +469,7 @@ async function tickCost(examples: Example[], quick: boolean): Promise<void> {
 async function main(argv: string[]): Promise<void> {
   const quick = argv.includes('--quick');
   const i = argv.indexOf('--sections');
-  const sections = new Set(i >= 0 ? (argv[i + 1] ?? '').split(',') : ['size', 'equivalence', 'build', 'tick', 'firmware', 'flash', 'mqtt']);
+  const sections = new Set(i >= 0 ? (argv[i + 1] ?? '').split(',') : ['size', 'equivalence', 'build', 'tick', 'firmware', 'flash', 'mqtt', 'scaling']);
   const examples = loadExamples();
   console.log(`# rules benchmarks\n\n${examples.length} example rules from rules/, twins from bench/twins/.\n`);
   if (sections.has('size') || sections.has('equivalence')) await sizeAndEquivalence(examples, sections, quick);
@@ -481,6 +482,7 @@ async function main(argv: string[]): Promise<void> {
   }
   if (sections.has('flash')) console.log(await flashBench(ROOT, CLI, quick ? 3 : 5));
   if (sections.has('mqtt')) console.log(await mqttBench(quick));
+  if (sections.has('scaling')) console.log(await compileScaling(quick));
 }
 
 main(process.argv.slice(2)).catch((e: unknown) => {

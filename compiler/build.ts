@@ -14,6 +14,8 @@ export interface BuildOptions {
   /** Skip code generation (front-end checks only). */
   checkOnly?: boolean;
   onProgress?: (done: number, total: number) => void;
+  /** Before each file is compiled, with its size: for a progress line while a slow one builds. */
+  onStart?: (done: number, file: string, bytes: number) => void;
   /**
    * Files (or, with true, every file) to skip rather than fail when their `targets` line leaves this
    * target out: files found in a folder, not named by the user.
@@ -44,6 +46,7 @@ export async function buildRules(files: string[], options: BuildOptions): Promis
       continue;
     }
     const { source } = read;
+    options.onStart?.(i, file, source.length);
     const compileOptions = { target: options.target, file, ruleVersion: options.ruleVersion };
     const result = options.checkOnly ? analyze(source, compileOptions) : await compile(source, compileOptions);
     const name = result.program?.header?.name;

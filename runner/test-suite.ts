@@ -27,6 +27,7 @@ export interface TestSuiteOptions {
   targetChosen: boolean;
   backend: EngineBackend;
   onProgress?: (done: number, total: number) => void;
+  onStart?: (done: number, file: string, bytes: number) => void;
   /** Files found in a folder rather than named: skipped where their `targets` line leaves a chosen target out. */
   fromFolders?: ReadonlySet<string>;
 }
@@ -36,7 +37,7 @@ export async function testRules(files: string[], options: TestSuiteOptions): Pro
   let done = 0;
   for (const target of options.targets) {
     perTarget.set(target.name, await buildRules(files, {
-      target, outDir: null, skipOtherTargets: options.targetChosen ? (options.fromFolders ?? false) : true, onProgress: () => options.onProgress?.(++done, files.length * options.targets.length),
+      target, outDir: null, onStart: (_, file, bytes) => options.onStart?.(done, file, bytes), skipOtherTargets: options.targetChosen ? (options.fromFolders ?? false) : true, onProgress: () => options.onProgress?.(++done, files.length * options.targets.length),
     }));
   }
   return files.map((file, i) => {

@@ -19,7 +19,7 @@ export function checkCommand(setExit: SetExit): CommandModule<object, CheckArgs>
       const target = loadTarget(args.target);
       const { files, fromFolders } = collectRuleFileSet(args.paths);
       const progress = new Progress(files.length, 'checking', args.json);
-      const outcomes = await buildRules(files, { target, outDir: null, skipOtherTargets: fromFolders, onProgress: (done) => progress.update(done) });
+      const outcomes = await buildRules(files, { target, outDir: null, skipOtherTargets: fromFolders, onStart: (done, file, bytes) => progress.starting(done, file, bytes), onProgress: (done) => progress.update(done) });
       progress.done();
       const failed = outcomes.filter(hasErrors).length;
       const skipped = outcomes.filter((o) => o.skipped !== undefined).length;

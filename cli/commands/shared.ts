@@ -35,17 +35,25 @@ export function fileErrorMessage(e: unknown): string | null {
 
 /** Runs a command body, turning usage and environment problems into a message and exit code 2. */
 export async function guarded(setExit: SetExit, body: () => Promise<number> | number): Promise<void> {
+  setExit(await exitCodeOf(body));
+}
+
+/** The body's exit code; a usage or environment problem is printed as one line and gives 2; a bug is thrown. */
+export async function exitCodeOf(body: () => Promise<number> | number): Promise<number> {
   try {
-    setExit(await body());
+    return await body();
   } catch (e) {
     const fileError = fileErrorMessage(e);
     if (e instanceof UsageError || e instanceof TargetError || fileError !== null) {
       process.stderr.write(`rules: ${escapeUnprintable(fileError ?? (e as Error).message)}\n`);
-      setExit(2);
-      return;
+      return 2;
     }
     throw e;
   }
+}
+
+export function withWatch<T>(y: Argv<T>) {
+  return y.option('watch', { alias: 'w', type: 'boolean', default: false, describe: 'run again whenever a rule file changes (Ctrl-C stops)' });
 }
 
 /** A file's diagnostics on stderr: errors first up to --max-errors, then "and N more". */

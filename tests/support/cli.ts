@@ -41,7 +41,7 @@ export function rulesAsync(args: string[], options: CliOptions = {}): Promise<Cl
 
 /** The environment of the tests' own process, minus what would turn colour on. */
 export function withoutColor(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const env = { ...process.env, ...extra };
+  const env = { ...process.env };
   delete env.FORCE_COLOR;
-  return env;
+  return { ...env, ...extra };
 }
