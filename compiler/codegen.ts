@@ -7,6 +7,7 @@ import { evaluateWith, loopSymbolsIn, statementReturns, type CheckedRule, type I
 import { isBit, excludesZero, contains } from './ranges.js';
 import { INT_MIN } from './evaluate.js';
 import type { ImportName } from '../contract/abi.js';
+import { COST_CEILING, verifyModule } from '../contract/verify.js';
 
 type Binaryen = typeof binaryenType;
 type Ref = number;
@@ -57,7 +58,7 @@ const TRUNCATES_SAFELY = 2 ** 30;
 /** Loops up to this many trips may be unrolled when that makes the artifact smaller. */
 const UNROLL_LIMIT = 16;
 
-interface Variant { unrollLoops: boolean; peephole: boolean }
+interface Variant { unrollLoops: boolean; peephole: boolean; optimize: boolean }
 
 export interface Limits { maxBytes: number; maxInstructions: number }
 
@@ -67,12 +68,26 @@ export interface Limits { maxBytes: number; maxInstructions: number }
  */
 export async function generate(rule: CheckedRule, limits: Limits): Promise<CodegenResult> {
   const binaryen = await loadBinaryen();
-  const variants: Variant[] = (hasUnrollableLoops(rule) ? [false, true] : [false]).map((unrollLoops) => ({ unrollLoops, peephole: true }));
-  const results = variants.map((v) => generateVariant(binaryen, rule, v));
-  const fits = (r: CodegenResult) => r.wasm.length <= limits.maxBytes && r.maxInstructionsPerTick <= limits.maxInstructions;
-  results.sort((a, b) => Number(fits(b)) - Number(fits(a)) || a.wasm.length - b.wasm.length
-    || a.maxInstructionsPerTick - b.maxInstructionsPerTick);
-  return results[0];
+  const unrolls = hasUnrollableLoops(rule) ? [false, true] : [false];
+  // Hosts refuse any loop that is not in the canonical counted form (device-abi.md §4.5), and binaryen may
+  // rewrite a counter's step (reusing a value it computed earlier, for one). Only variants the verifier
+  // accepts are shipped: first the optimized ones, then without the rewrites, then binaryen's output
+  // without its optimizer, whose loops are exactly the ones the code generator wrote.
+  for (const mode of ['optimized', 'no-peephole', 'unoptimized'] as const) {
+    const variants: Variant[] = unrolls.map((unrollLoops) => ({ unrollLoops, peephole: mode === 'optimized', optimize: mode !== 'unoptimized' }));
+    const results = variants.map((v) => generateVariant(binaryen, rule, v)).filter((r) => verifiable(r));
+    if (results.length === 0) continue;
+    const fits = (r: CodegenResult) => r.wasm.length <= limits.maxBytes && r.maxInstructionsPerTick <= limits.maxInstructions;
+    results.sort((a, b) => Number(fits(b)) - Number(fits(a)) || a.wasm.length - b.wasm.length
+      || a.maxInstructionsPerTick - b.maxInstructionsPerTick);
+    return results[0];
+  }
+  throw new Error('internal compiler error: no form of this rule passes the module verifier');
+}
+
+/** Whether the module verifier accepts the code, whatever the target (targets' limits are checked elsewhere). */
+function verifiable(r: CodegenResult): boolean {
+  return verifyModule(r.wasm, { claim: COST_CEILING, targetLimit: COST_CEILING, floatingPoint: true }).ok;
 }
 
 function containsLoop(stmts: Stmt[]): boolean {
@@ -98,7 +113,7 @@ function generateVariant(binaryen: Binaryen, rule: CheckedRule, variant: Variant
     module.setFeatures(binaryen.Features.MVP);
     new ModuleBuilder(binaryen, module, rule, variant).build();
     if (!module.validate()) throw new Error('internal compiler error: binaryen rejected the generated module');
-    optimize(binaryen, module);
+    if (variant.optimize) optimize(binaryen, module);
     if (variant.peephole) {
       new Peephole(binaryen, module).run();
       if (!module.validate()) throw new Error('internal compiler error: binaryen rejected the rewritten module');

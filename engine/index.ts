@@ -7,7 +7,7 @@ export { Wasm3Unavailable } from './native-addon.js';
 export { validateArtifact } from './validate.js';
 export {
   COST_CEILING, VERIFIER_LIMITS, verifyModule, type Refusal, type RefusalCode, type Verdict, type VerifyLimits,
-} from './verify.js';
+} from '../contract/verify.js';
 export { ABI_IMPORTS, RUN_EXPORT, RUN_TYPE, sha256Hex } from '../contract/abi.js';
 export {
   describeFuncType, exportAllGlobals, mvpProblems, parseWasmModule,

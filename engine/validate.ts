@@ -4,7 +4,7 @@ import { ABI_IMPORTS, ABI_VERSION, RUN_EXPORT, RUN_TYPE, sha256Hex, type ImportN
 import type { Manifest } from '../contract/manifest.js';
 import type { TargetProfile } from '../contract/targets.js';
 import { describeFuncType, mvpProblems, parseWasmModule, type FuncType, type WasmModule } from '../contract/wasm-module.js';
-import { verifyModule } from './verify.js';
+import { verifyModule } from '../contract/verify.js';
 
 const sameType = (a: FuncType, b: FuncType) =>
   a.params.length === b.params.length && a.results.length === b.results.length &&

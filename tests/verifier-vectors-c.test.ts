@@ -1,5 +1,5 @@
 // The C device host's module verifier (devices/host/src/verify.c) on the shared verifier vectors of
-// tests/vectors/verifier/ (device-abi.md §4.5): the same verdict, bound, refusal code and function as engine/verify.ts.
+// tests/vectors/verifier/ (device-abi.md §4.5): the same verdict, bound, refusal code and function as contract/verify.ts.
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';

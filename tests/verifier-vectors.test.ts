@@ -1,7 +1,7 @@
 // The shared verifier vectors (tests/vectors/verifier/) on the reference verifier: one named test per case, each
 // accepted with its hand-computed bound or refused with its reason code. The C hosts run the same files.
 import test from 'ava';
-import { verifyModule } from '../engine/verify.js';
+import { verifyModule } from '../contract/verify.js';
 import { verifierVectors, watToWasm } from './support/vectors.js';
 
 const vectors = verifierVectors();

@@ -5,7 +5,7 @@ import test from 'ava';
 import fc from 'fast-check';
 import { compile } from '../compiler/index.js';
 import { loadTarget, type TargetProfile } from '../contract/targets.js';
-import { verifyModule, type Verdict } from '../engine/verify.js';
+import { verifyModule, type Verdict } from '../contract/verify.js';
 import { examples } from './support/examples.js';
 import { MeasuredRule, type MeasuringIo } from './support/instrument.js';
 import { FLOAT_RULES, FN_RULES, INT_RULES, LOOP_RULES, ruleArbitrary, type GeneratorOptions } from './support/rule-generator.js';

@@ -4,7 +4,7 @@ import type { CommandModule } from 'yargs';
 import { readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { loadTarget } from '../../contract/targets.js';
-import { verifyModule } from '../../engine/verify.js';
+import { verifyModule } from '../../contract/verify.js';
 import { UsageError } from '../files.js';
 import { guarded, withJson, withTarget, type SetExit } from './shared.js';
 

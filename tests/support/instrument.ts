@@ -1,7 +1,7 @@
 // Measures how many instructions a tick really executes: an instrumented copy of a module counts every instruction
 // the verifier counts (all but `else` and `end`) in an exported global, and runs on Node's WebAssembly.
 import { parseWasmModule } from '../../contract/wasm-module.js';
-import { decodeFunctions } from '../../engine/verify.js';
+import { decodeFunctions } from '../../contract/verify.js';
 
 function uleb(value: number): number[] {
   const out: number[] = [];

@@ -1,4 +1,4 @@
-/* The module verifier (see verify.h and device-abi.md §4.5), a port of engine/verify.ts: the same passes in the
+/* The module verifier (see verify.h and device-abi.md §4.5), a port of contract/verify.ts: the same passes in the
  * same order, so both refuse a module with the same code. Static tables only: nothing is allocated. */
 #include "verify.h"
 

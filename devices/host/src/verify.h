@@ -1,4 +1,4 @@
-/* The module verifier of device-abi.md §4.5, the same algorithm as engine/verify.ts: from a rule's bytes alone,
+/* The module verifier of device-abi.md §4.5, the same algorithm as contract/verify.ts: from a rule's bytes alone,
  * WebAssembly 1.0 within the ABI's subset, type-checked; canonical counted loops only; the worst-case number of
  * instructions per tick (the bound) within the manifest's claim, itself within the target's limit. */
 #ifndef RULES_VERIFY_H

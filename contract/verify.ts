@@ -1,7 +1,7 @@
 // The module verifier (device-abi.md §4.5): from the bytes alone, type-checks a rule within the ABI's subset, accepts
 // only canonical counted loops, and computes the worst-case instructions per tick. The C hosts implement the same.
-import { ABI_IMPORTS, RUN_EXPORT, type ImportName } from '../contract/abi.js';
-import { parseWasmModule, type FuncType, type ValueType, type WasmModule } from '../contract/wasm-module.js';
+import { ABI_IMPORTS, RUN_EXPORT, type ImportName } from './abi.js';
+import { parseWasmModule, type FuncType, type ValueType, type WasmModule } from './wasm-module.js';
 
 /** Stable reason codes: the shared test vectors (tests/vectors/verifier/) compare these, not the messages. */
 export type RefusalCode =
