@@ -2,7 +2,7 @@
 // encodes, decodes and verifies them; the signature covers the body's exact bytes, so no verifier re-encodes.
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
 import { decode, encode, rfc8949EncodeOptions } from 'cborg';
-import type { Manifest, SensorRange } from './manifest.js';
+import { orderedManifest, type Manifest, type SensorRange } from './manifest.js';
 
 export const BUNDLE_FORMAT = 1;
 /** Signed bytes = this prefix followed by the body bytes, so a bundle signature is never valid for anything else. */
@@ -116,23 +116,7 @@ export function parsePrivateKeyPem(text: string): KeyObject {
 
 /** The manifest as CBOR data: every field, the same names and values as the JSON manifest. */
 function manifestData(m: Manifest): Record<string, unknown> {
-  return {
-    rule: m.rule,
-    description: m.description,
-    version: m.version,
-    target: m.target,
-    abi: m.abi,
-    size: m.size,
-    sha256: m.sha256,
-    imports: [...m.imports],
-    capabilities: { sensor: [...m.capabilities.sensor], gpio_in: [...m.capabilities.gpio_in], gpio_out: [...m.capabilities.gpio_out] },
-    ranges: m.ranges.map((r) => ({ channel: r.channel, min: r.min, max: r.max })),
-    periodMs: m.periodMs,
-    stateSlots: m.stateSlots,
-    maxInstructionsPerTick: m.maxInstructionsPerTick,
-    sourceSha256: m.sourceSha256,
-    compiler: { name: m.compiler.name, version: m.compiler.version },
-  };
+  return { ...orderedManifest(m) };
 }
 
 export function cborEncode(value: unknown): Uint8Array {

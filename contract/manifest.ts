@@ -37,9 +37,9 @@ export interface Manifest {
   compiler: { name: string; version: string };
 }
 
-/** Serializes a manifest with a fixed key order and a trailing newline. */
-export function manifestJson(m: Manifest): string {
-  const ordered: Manifest = {
+/** A copy of a manifest with exactly its own fields, in the fixed key order (JSON on disk, CBOR in bundles). */
+export function orderedManifest(m: Manifest): Manifest {
+  return {
     rule: m.rule,
     description: m.description,
     version: m.version,
@@ -56,5 +56,9 @@ export function manifestJson(m: Manifest): string {
     sourceSha256: m.sourceSha256,
     compiler: { name: m.compiler.name, version: m.compiler.version },
   };
-  return JSON.stringify(ordered, null, 2) + '\n';
+}
+
+/** Serializes a manifest with a fixed key order and a trailing newline. */
+export function manifestJson(m: Manifest): string {
+  return JSON.stringify(orderedManifest(m), null, 2) + '\n';
 }
