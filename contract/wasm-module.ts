@@ -620,7 +620,8 @@ export function mvpProblems(m: WasmModule): string[] {
 
 // ---- rewriting -----------------------------------------------------------------------------------------------
 
-function uleb(value: number): number[] {
+/** Unsigned LEB128, as the binary format encodes lengths and indices. */
+export function uleb(value: number): number[] {
   const out: number[] = [];
   do {
     let b = value & 0x7f;

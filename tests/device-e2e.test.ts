@@ -3,7 +3,6 @@
 // reason, and (through the fault-injecting relay) that lost, damaged, delayed and cut links end with the old
 // or the new rule, whole. The same tests run on every board kind in tests/support/test-boards.ts.
 import test, { type ExecutionContext } from 'ava';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,10 +13,11 @@ import { readFileSync } from 'node:fs';
 import { connect } from '../devices/serial.js';
 import * as smp from '../devices/smp/commands.js';
 import { SmpError } from '../devices/smp/protocol.js';
-import { repoRoot, cliPath } from './support/paths.js';
+import { repoRoot } from './support/paths.js';
 import { testKey, vectorsDir } from './support/bundle-vectors.js';
 import { selectedBoardKinds, type BoardKind, type TestBoard } from './support/test-boards.js';
 import { startRelay } from './support/relay.js';
+import { rulesAsync } from './support/cli.js';
 
 const trustedKey = join(vectorsDir, 'trusted.key');
 const trustedPub = join(vectorsDir, 'trusted.pub');
@@ -26,16 +26,7 @@ const FAN_PIN = 17;
 const HOT = 29_000;
 const COOL = 25_000;
 
-function rules(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cliPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    child.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+const rules = rulesAsync;
 
 /** fan_control built for a target at a version, and bundles made from it. */
 async function fanFor(target: string) {

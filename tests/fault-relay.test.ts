@@ -1,25 +1,16 @@
 // The fault-injecting relay (tests/support/fault-relay.ts) and the client's recovery, against the board
 // double: damaged bytes are survived by retries and shorter chunks; a cut link by reconnecting and resuming.
 import test from 'ava';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { repoRoot, cliPath } from './support/paths.js';
+import { repoRoot } from './support/paths.js';
 import { ptyProgram } from './support/pty.js';
 import { startRelay } from './support/relay.js';
 import { vectorsDir } from './support/bundle-vectors.js';
+import { rulesAsync } from './support/cli.js';
 
 const fakeBoard = join(repoRoot, 'dist', 'tests', 'support', 'fake-board-serve.js');
 
-function rules(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cliPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    child.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+const rules = rulesAsync;
 
 test.serial('a lossy, corrupting, delaying link: the flash succeeds and the relay really did damage bytes', async (t) => {
   const board = await ptyProgram(`node ${fakeBoard} --target stm32 --trust ${join(vectorsDir, 'trusted.pub')}`);

@@ -45,3 +45,4 @@ export function withoutColor(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   delete env.FORCE_COLOR;
   return { ...env, ...extra };
 }
+

@@ -1,18 +1,7 @@
 // Measures how many instructions a tick really executes: an instrumented copy of a module counts every instruction
 // the verifier counts (all but `else` and `end`) in an exported global, and runs on Node's WebAssembly.
-import { parseWasmModule } from '../../contract/wasm-module.js';
+import { parseWasmModule, uleb } from '../../contract/wasm-module.js';
 import { decodeFunctions } from '../../contract/verify.js';
-
-function uleb(value: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = value & 0x7f;
-    value = Math.floor(value / 128);
-    if (value !== 0) b |= 0x80;
-    out.push(b);
-  } while (value !== 0);
-  return out;
-}
 
 const section = (id: number, payload: number[]) => [id, ...uleb(payload.length), ...payload];
 const COUNTER_EXPORT = 'count';
