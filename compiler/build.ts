@@ -1,8 +1,9 @@
 // Builds many rule files for one target: reads sources, compiles each, refuses two rules with
 // one name, and writes each artifact and manifest atomically (temp file, then rename).
-import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { compile, analyze, type CompileResult } from './index.js';
+import { writeFileAtomic } from '../contract/atomic-file.js';
 import { manifestJson } from '../contract/manifest.js';
 import type { TargetProfile } from '../contract/targets.js';
 
@@ -74,8 +75,8 @@ export async function buildRules(files: string[], options: BuildOptions): Promis
       mkdirSync(options.outDir, { recursive: true });
       outcome.wasmPath = join(options.outDir, `${result.artifact.manifest.rule}.wasm`);
       outcome.manifestPath = join(options.outDir, `${result.artifact.manifest.rule}.manifest.json`);
-      writeAtomically(outcome.wasmPath, result.artifact.wasm);
-      writeAtomically(outcome.manifestPath, manifestJson(result.artifact.manifest));
+      writeFileAtomic(outcome.wasmPath, result.artifact.wasm, { durable: false });
+      writeFileAtomic(outcome.manifestPath, manifestJson(result.artifact.manifest), { durable: false });
       written.add(result.artifact.manifest.rule);
     } else if (name && options.outDir !== null && !options.checkOnly && !written.has(name)) {
       // A failed rule leaves no artifact behind, not even an older one that could be shipped by mistake.
@@ -127,12 +128,6 @@ export function readRuleSource(file: string): { source: string } | { error: stri
     return { code: 'E0002', error: `not a text file: ${control} of its ${source.length} characters are control characters` };
   }
   return { source: source.charCodeAt(0) === 0xfeff ? source.slice(1) : source };
-}
-
-function writeAtomically(path: string, data: Uint8Array | string): void {
-  const temp = `${path}.tmp-${process.pid}`;
-  writeFileSync(temp, data);
-  renameSync(temp, path);
 }
 
 /** A skipped rule (written for other targets) has no errors, and no artifact either. */

@@ -1,6 +1,6 @@
 // Making signed bundles from what users have: a .rule source (built for a target), an artifact with its
 // manifest next to it, or an existing .bundle file. Used by `rules bundle` and `rules flash`.
-import { chmodSync, existsSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { KeyObject } from 'node:crypto';
 import { compile, type CompileResult } from '../compiler/index.js';
 import { decodeBundle, encodeBundle, parsePrivateKeyPem, parsePublicKeyText, BundleError } from '../contract/bundle.js';
@@ -99,10 +99,3 @@ function fromArtifact(path: string, wasm: Uint8Array, key: KeyObject, options: M
   }
 }
 
-/** Writes a file atomically (temp name, then rename), optionally with a mode. */
-export function writeFileAtomically(path: string, data: Uint8Array | string, mode?: number): void {
-  const temp = `${path}.tmp-${process.pid}`;
-  writeFileSync(temp, data, mode !== undefined ? { mode } : undefined);
-  if (mode !== undefined) chmodSync(temp, mode);
-  renameSync(temp, path);
-}

@@ -1,7 +1,8 @@
 // `rules bundle <rule, artifact> --key K [--target T] [--rule-version N] [--rollback-from N] [--out F]`: a signed bundle (docs/bundle.md).
 import type { CommandModule } from 'yargs';
 import { basename, dirname, join } from 'node:path';
-import { makeBundle, readPrivateKey, writeFileAtomically, BundleInputError } from '../../devices/bundles.js';
+import { makeBundle, readPrivateKey, BundleInputError } from '../../devices/bundles.js';
+import { writeFileAtomic } from '../../contract/atomic-file.js';
 import { bundleSha256 } from '../../contract/bundle.js';
 import { guarded, printDiagnostics, withJson, withTarget, type SetExit } from './shared.js';
 
@@ -29,7 +30,7 @@ export function bundleCommand(setExit: SetExit): CommandModule<object, BundleArg
         const key = readPrivateKey(args.key);
         const made = await makeBundle(args.file, { target: args.target, key, version: args.ruleVersion, rollbackFrom: args.rollbackFrom });
         const out = args.out ?? (args.file.endsWith('.wasm') ? join(dirname(args.file), `${made.manifest.rule}.bundle`) : `${made.manifest.rule}.bundle`);
-        writeFileAtomically(out, made.bytes);
+        writeFileAtomic(out, made.bytes);
         const sha = bundleSha256(made.bytes);
         if (args.json) {
           process.stdout.write(JSON.stringify({ ok: true, bundle: out, bytes: made.bytes.length, sha256: sha, manifest: made.manifest }, null, 2) + '\n');

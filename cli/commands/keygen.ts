@@ -2,7 +2,7 @@
 import type { CommandModule } from 'yargs';
 import { existsSync } from 'node:fs';
 import { generateKeyPair, keyId, privateKeyPem, publicKeyText } from '../../contract/bundle.js';
-import { writeFileAtomically } from '../../devices/bundles.js';
+import { writeFileAtomic } from '../../contract/atomic-file.js';
 import { UsageError } from '../files.js';
 import { guarded, withJson, type SetExit } from './shared.js';
 
@@ -23,8 +23,8 @@ export function keygenCommand(setExit: SetExit): CommandModule<object, KeygenArg
         throw new UsageError(`${keyPath} or ${pubPath} exists already; pass --force to replace it (bundles signed with the old key stop verifying)`);
       }
       const { privateKey, publicKey } = generateKeyPair();
-      writeFileAtomically(keyPath, privateKeyPem(privateKey), 0o600);
-      writeFileAtomically(pubPath, publicKeyText(publicKey, args.comment));
+      writeFileAtomic(keyPath, privateKeyPem(privateKey), { mode: 0o600 });
+      writeFileAtomic(pubPath, publicKeyText(publicKey, args.comment));
       const id = Buffer.from(keyId(publicKey)).toString('hex');
       if (args.json) {
         process.stdout.write(JSON.stringify({ privateKey: keyPath, publicKey: pubPath, keyId: id }, null, 2) + '\n');

@@ -1,29 +1,9 @@
 // The gateway's persistent state in --state DIR: each installed rule's bundle, and the highest version
 // ever accepted per rule (anti-rollback survives removal and restarts). Every write is crash-safe: a
 // temporary file, fsync, rename over the old one, fsync of the directory; a crash leaves old or new.
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { writeFileAtomic } from '../../contract/atomic-file.js';
 import { join } from 'node:path';
-
-export function writeFileAtomic(path: string, data: Uint8Array | string): void {
-  const dir = join(path, '..');
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w', 0o600);
-  try {
-    const bytes = typeof data === 'string' ? Buffer.from(data) : data;
-    let off = 0;
-    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-  const dfd = openSync(dir, 'r');
-  try {
-    fsyncSync(dfd);
-  } finally {
-    closeSync(dfd);
-  }
-}
 
 const RULE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 
@@ -51,7 +31,7 @@ export class GatewayStore {
 
   saveBundle(rule: string, bytes: Uint8Array): void {
     if (!RULE_NAME.test(rule)) throw new Error(`"${rule}" is not a rule name`);
-    writeFileAtomic(join(this.rulesDir, `${rule}.bundle`), bytes);
+    writeFileAtomic(join(this.rulesDir, `${rule}.bundle`), bytes, { mode: 0o600 });
   }
 
   removeBundle(rule: string): void {
@@ -73,6 +53,6 @@ export class GatewayStore {
     const all = this.versions();
     if ((all[rule] ?? 0) >= version) return;
     all[rule] = version;
-    writeFileAtomic(this.versionsPath, JSON.stringify(all, null, 2) + '\n');
+    writeFileAtomic(this.versionsPath, JSON.stringify(all, null, 2) + '\n', { mode: 0o600 });
   }
 }
