@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Mosquitto } from '../devices/mqtt/mosquitto.js';
 import { rules } from './support/cli.js';
-import { cliPath, rulesDir } from './support/paths.js';
+import { cliPath, repoRoot, rulesDir } from './support/paths.js';
 
 const fan = join(rulesDir, 'fan_control.rule');
 
@@ -161,4 +161,44 @@ test.serial('rules agent --gpio chip0 reads and drives pins through libgpiod\'s 
   gpiod.setInput(4, 1);
   await waitFor('17=1');
   t.deepEqual(gpiod.sets(), ['17=0', '17=1'], 'an output is set only when its level changes');
+});
+
+/** A unit's ExecStart as systemd expands it from an EnvironmentFile: `${VAR}` is one word, `$VAR` splits on spaces. */
+function expandExecStart(unit: string, env: Record<string, string>): string[] {
+  const line = unit.split('\n').find((l) => l.startsWith('ExecStart='));
+  if (!line) throw new Error('the unit has no ExecStart');
+  return line.slice('ExecStart='.length).split(/\s+/).filter(Boolean).flatMap((word) => {
+    const braced = /^\$\{(\w+)\}$/.exec(word);
+    if (braced) return [env[braced[1]] ?? ''];
+    const bare = /^\$(\w+)$/.exec(word);
+    if (bare) return (env[bare[1]] ?? '').split(/\s+/).filter(Boolean);
+    if (word.includes('$')) throw new Error(`the test does not expand ${word}`);
+    return [word];
+  });
+}
+
+test.serial('the systemd unit as shipped: its ExecStart, from the documented environment file, runs an agent that drives the Pi\'s pins', async (t) => {
+  const broker = await Mosquitto.start();
+  t.teardown(() => broker.stop());
+  const { key, pub } = keys();
+  const gpiod = fakeGpiod();
+  const unit = readFileSync(join(repoRoot, 'devices', 'gateway', 'rules-agent.service'), 'utf8');
+  t.regex(unit, /^EnvironmentFile=\/etc\/default\/rules-agent$/m);
+  t.regex(unit, /^StateDirectory=rules-agent$/m);
+  const argv = expandExecStart(unit, {
+    RULES_BROKER: broker.url, RULES_DEVICE_ID: 'gw-unit', RULES_TRUST: pub, RULES_AGENT_OPTIONS: '--sensor 0=29000 --target rpi',
+  });
+  t.deepEqual(argv.slice(0, 3), ['/usr/bin/env', 'rules', 'agent']);
+  t.true(argv.includes('chip0'), 'the unit drives the real GPIO chip, not a simulated board');
+  const state = mkdtempSync(join(tmpdir(), 'rules-agent-unit-'));
+  const args = argv.slice(3).map((a) => (a === '/var/lib/rules-agent' ? state : a)).filter((a) => a !== '--json');
+  const agent = await agentProcess(args, { ...process.env, PATH: `${gpiod.dir}:${process.env.PATH}` });
+  t.teardown(() => { agent.child.kill('SIGKILL'); });
+  const push = rules(['push', fan, '--broker', broker.url, '--device', 'gw-unit', '--key', key]);
+  t.is(push.code, 0, push.stdout + push.stderr);
+  const deadline = Date.now() + 10_000;
+  while (!gpiod.sets().includes('17=1') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  t.true(gpiod.sets().includes('17=1'), `29 °C turns the fan on through gpioset; saw ${gpiod.sets().join(', ')}`);
+  t.true(readFileSync(join(state, 'versions.json'), 'utf8').includes('fan_control'), 'the rule is stored in the unit\'s state folder');
+  t.is(await agent.stop(), 0, 'systemctl stop (SIGTERM) ends the agent cleanly');
 });
