@@ -118,13 +118,31 @@ test('rules demo: an embedded broker, simulated gateways and the examples conver
   t.true(out.steps.some((s: string) => /^a tampered \w+ bundle: rejected \(\w+ v1: bad signature/.test(s)), out.steps.join('\n'));
 });
 
-/** Stand-ins for libgpiod's tools that keep pin levels in files: the agent's side of the boundary is real. */
-function fakeGpiod(): { dir: string; setInput: (pin: number, level: number) => void; sets: () => string[] } {
+/**
+ * Stand-ins for libgpiod's tools that keep pin levels in files: the agent's side of the boundary is real. Each
+ * speaks one generation's syntax strictly, as the real ones do: 1.x takes the chip first and looks a bare name up
+ * under /dev; 2.x takes -c CHIP, prints `"4"=active` unless given --numeric, and its gpioset holds the line until
+ * killed unless given -t0.
+ */
+function fakeGpiod(major: 1 | 2 = 1): { dir: string; setInput: (pin: number, level: number) => void; sets: () => string[] } {
   const dir = mkdtempSync(join(tmpdir(), 'rules-gpiod-'));
-  const tool = (name: string, body: string) => { writeFileSync(join(dir, name), `#!/bin/sh\n${body}\n`); chmodSync(join(dir, name), 0o755); };
-  tool('gpioinfo', `[ "$1" = chip0 ] || { echo "gpioinfo: looking up chip $1: No such file or directory" >&2; exit 1; }; echo "gpiochip0 - 54 lines:"`);
-  tool('gpioget', `cat "${dir}/in-$2" 2>/dev/null || echo 0`);
-  tool('gpioset', `echo "$2" >> "${dir}/set.log"`);
+  const tool = (name: string, body: string) => {
+    writeFileSync(join(dir, name), `#!/bin/sh\n[ "$1" = --version ] && { echo "${name} (libgpiod) v${major === 1 ? '1.6.3' : '2.1.3'}"; exit 0; }\n${body}\n`);
+    chmodSync(join(dir, name), 0o755);
+  };
+  const known = 'case "$chip" in 0|gpiochip0|/dev/gpiochip0) ;; *)';
+  if (major === 1) {
+    const chip = `chip="$1"; ${known} echo "$(basename "$0"): looking up chip $chip: No such file or directory" >&2; exit 1;; esac`;
+    tool('gpioinfo', `${chip}; echo "gpiochip0 - 54 lines:"`);
+    tool('gpioget', `${chip}; cat "${dir}/in-$2" 2>/dev/null || echo 0`);
+    tool('gpioset', `${chip}; echo "$2" >> "${dir}/set.log"`);
+  } else {
+    const chip = `numeric=0; hold=1; while :; do case "$1" in --numeric) numeric=1; shift;; -t0) hold=0; shift;; -c) chip="$2"; shift 2;; *) break;; esac; done
+${known} echo "$(basename "$0"): cannot find GPIO chip character device '$chip'" >&2; exit 1;; esac`;
+    tool('gpioinfo', `${chip}; echo "gpiochip0 - 54 lines:"`);
+    tool('gpioget', `${chip}; v=$(cat "${dir}/in-$1" 2>/dev/null || echo 0); if [ $numeric = 1 ]; then echo $v; else [ $v = 1 ] && echo "\"$1\"=active" || echo "\"$1\"=inactive"; fi`);
+    tool('gpioset', `${chip}; echo "$1" >> "${dir}/set.log"; [ $hold = 1 ] && sleep 30; exit 0`);
+  }
   return {
     dir,
     setInput: (pin, level) => writeFileSync(join(dir, `in-${pin}`), `${level}\n`),
@@ -132,11 +150,12 @@ function fakeGpiod(): { dir: string; setInput: (pin: number, level: number) => v
   };
 }
 
-test.serial('rules agent --gpio chip0 reads and drives pins through libgpiod\'s tools', async (t) => {
+for (const major of [1, 2] as const) {
+test.serial(`rules agent --gpio chip0 reads and drives pins through libgpiod ${major}.x's tools`, async (t) => {
   const broker = await Mosquitto.start();
   t.teardown(() => broker.stop());
   const { key, pub } = keys();
-  const gpiod = fakeGpiod();
+  const gpiod = fakeGpiod(major);
   const env = { ...process.env, PATH: `${gpiod.dir}:${process.env.PATH}` };
   const noTools = spawnSync(process.execPath, [cliPath, 'agent', '--broker', broker.url, '--id', 'gw-pi', '--trust', pub, '--gpio', 'chip0'],
     { env: { ...process.env, PATH: dirname(process.execPath) }, encoding: 'utf8' });
@@ -144,7 +163,12 @@ test.serial('rules agent --gpio chip0 reads and drives pins through libgpiod\'s 
   t.regex(noTools.stderr, /^rules: gpioinfo is not installed: on Raspberry Pi OS or Debian, `apt-get install gpiod`\n$/);
   const noChip = spawnSync(process.execPath, [cliPath, 'agent', '--broker', broker.url, '--id', 'gw-pi', '--trust', pub, '--gpio', 'chip9'], { env, encoding: 'utf8' });
   t.is(noChip.status, 2);
-  t.regex(noChip.stderr, /^rules: gpioinfo chip9: gpioinfo: looking up chip chip9: No such file or directory\n$/);
+  t.regex(noChip.stderr, major === 1
+    ? /^rules: gpioinfo \/dev\/gpiochip9: gpioinfo: looking up chip \/dev\/gpiochip9: No such file or directory\n$/
+    : /^rules: gpioinfo -c \/dev\/gpiochip9: gpioinfo: cannot find GPIO chip character device '\/dev\/gpiochip9'\n$/);
+  const notAChip = spawnSync(process.execPath, [cliPath, 'agent', '--broker', broker.url, '--id', 'gw-pi', '--trust', pub, '--gpio', 'pin17'], { env, encoding: 'utf8' });
+  t.is(notAChip.status, 2);
+  t.regex(notAChip.stderr, /^rules: --gpio pin17: name a GPIO chip, such as chip0/);
   const agent = await agentProcess(['--broker', broker.url, '--id', 'gw-pi', '--trust', pub, '--gpio', 'chip0',
     '--state', mkdtempSync(join(tmpdir(), 'rules-agent-pi-'))], env);
   t.teardown(() => { agent.child.kill('SIGKILL'); });
@@ -162,6 +186,7 @@ test.serial('rules agent --gpio chip0 reads and drives pins through libgpiod\'s 
   await waitFor('17=1');
   t.deepEqual(gpiod.sets(), ['17=0', '17=1'], 'an output is set only when its level changes');
 });
+}
 
 /** A unit's ExecStart as systemd expands it from an EnvironmentFile: `${VAR}` is one word, `$VAR` splits on spaces. */
 function expandExecStart(unit: string, env: Record<string, string>): string[] {
