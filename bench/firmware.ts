@@ -1,5 +1,5 @@
 // The flash and RAM footprint of the Cortex-M device host builds (`npm run bench -- --sections firmware`), split into
-// wasm3, crypto (Monocypher), our core, the board port and the C library, from each image's linker map.
+// wasm3, crypto (Monocypher and Mbed TLS's SHA-256), our core, the board port and the C library, from each image's linker map.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';

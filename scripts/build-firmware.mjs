@@ -1,5 +1,6 @@
-// Builds the device host firmware for the Cortex-M ports with arm-none-eabi-gcc: the portable core, wasm3 and
-// Monocypher (the same pinned sources as the virtual board) plus the board glue, and reports flash and RAM use by part.
+// Builds the device host firmware for the Cortex-M ports with arm-none-eabi-gcc: the portable core, wasm3, Monocypher
+// and Mbed TLS's SHA-256 (the same pinned sources as the virtual board) plus the board glue, and reports flash and RAM
+// use by part (both crypto libraries count as crypto).
 // `--optional` (what npm install passes): without the toolchain, say how to get it and succeed anyway.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -11,11 +12,14 @@ const HOST_DIR = join(PACKAGE_ROOT, 'devices', 'host');
 const PORTS_DIR = join(HOST_DIR, 'ports');
 const WASM3_DIR = join(PACKAGE_ROOT, 'engine', 'native', 'wasm3');
 const MONOCYPHER_DIR = join(HOST_DIR, 'third_party', 'monocypher');
+const MBEDTLS_DIR = join(HOST_DIR, 'third_party', 'mbedtls');
 const BUILD_DIR = join(HOST_DIR, 'build');
 
 const WASM3_SOURCES = ['m3_bind.c', 'm3_code.c', 'm3_compile.c', 'm3_core.c', 'm3_emit.c', 'm3_env.c', 'm3_exec.c',
   'm3_function.c', 'm3_info.c', 'm3_module.c', 'm3_parse.c'];
 const MONOCYPHER_SOURCES = ['monocypher.c', 'monocypher-ed25519.c'];
+/** Only SHA-256 (configured by src/mbedtls_config.h) and the zeroize it calls. */
+const MBEDTLS_SOURCES = ['sha256.c', 'platform_util.c'];
 const PORT_COMMON_SOURCES = ['startup.c', 'syscalls.c', 'systick.c', 'semihost.c', 'firmware.c'];
 
 /**
@@ -54,6 +58,7 @@ function checkInputs() {
   if (!onPath('arm-none-eabi-gcc')) missing.push(`arm-none-eabi-gcc (the Arm embedded toolchain); ${TOOLCHAIN_HINT}`);
   if (!existsSync(join(WASM3_DIR, 'wasm3.h'))) missing.push(`wasm3's sources in ${shown(WASM3_DIR)}; run \`npm install\` first`);
   if (!existsSync(join(MONOCYPHER_DIR, 'monocypher.c'))) missing.push(`Monocypher's sources in ${shown(MONOCYPHER_DIR)}; run \`npm install\` first`);
+  if (!existsSync(join(MBEDTLS_DIR, 'library', 'sha256.c'))) missing.push(`Mbed TLS's SHA-256 sources in ${shown(MBEDTLS_DIR)}; run \`npm install\` first`);
   if (!existsSync(join(HOST_DIR, 'src', 'host.c'))) missing.push(`the portable core in ${shown(join(HOST_DIR, 'src'))}`);
   return missing;
 }
@@ -106,7 +111,7 @@ function buildImage(image) {
   const boardDir = join(PORTS_DIR, image.board);
   const commonDir = join(PORTS_DIR, 'cortex-m');
   const includes = [`-I${join(HOST_DIR, 'include')}`, `-I${join(HOST_DIR, 'src')}`, `-I${commonDir}`, `-I${WASM3_DIR}`,
-    `-I${MONOCYPHER_DIR}`];
+    `-I${MONOCYPHER_DIR}`, `-I${join(MBEDTLS_DIR, 'include')}`, '-DMBEDTLS_CONFIG_FILE="mbedtls_config.h"'];
   const common = [...image.cpu, '-Os', '-g', '-ffunction-sections', '-fdata-sections', ...includes,
     ...(image.qemu ? ['-DRULES_BOARD_QEMU'] : [])];
   // wasm3 for a microcontroller: no WASI, terse errors, small code pages; floats only where the target has them.
@@ -121,13 +126,15 @@ function buildImage(image) {
     { part: 'wasm3', dir: WASM3_DIR, files: WASM3_SOURCES,
       flags: ['-std=gnu11', '-w', '-fomit-frame-pointer', '-fno-strict-aliasing', ...wasm3Defines] },
     { part: 'crypto', dir: MONOCYPHER_DIR, files: MONOCYPHER_SOURCES, flags: ['-std=c99', '-w'] },
+    { part: 'crypto', dir: join(MBEDTLS_DIR, 'library'), files: MBEDTLS_SOURCES, flags: ['-std=c99', '-w'] },
     { part: 'core', dir: join(HOST_DIR, 'src'), files: readdirSync(join(HOST_DIR, 'src')).filter((f) => f.endsWith('.c')).sort(), flags: ours },
     { part: 'port', dir: commonDir, files: PORT_COMMON_SOURCES, flags: ours },
     { part: 'port', dir: boardDir, files: ['board.c'], flags: ours },
     { part: 'port', dir: out, files: ['target.c'], flags: ours },
   ];
   const headers = [...listHeaders(join(HOST_DIR, 'include')), ...listHeaders(join(HOST_DIR, 'src')), ...listHeaders(commonDir),
-    ...listHeaders(WASM3_DIR), ...listHeaders(MONOCYPHER_DIR), fileURLToPath(import.meta.url)];
+    ...listHeaders(WASM3_DIR), ...listHeaders(MONOCYPHER_DIR), ...listHeaders(join(MBEDTLS_DIR, 'include', 'mbedtls')),
+    ...listHeaders(join(MBEDTLS_DIR, 'library')), fileURLToPath(import.meta.url)];
   const headersTime = newest(headers);
   const objects = [];
   for (const { part, dir, files, flags } of parts) {

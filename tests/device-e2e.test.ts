@@ -10,6 +10,7 @@ import { encodeBundle } from '../contract/bundle.js';
 import type { Manifest } from '../contract/manifest.js';
 import { compile } from '../compiler/index.js';
 import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { connect } from '../devices/serial.js';
 import * as smp from '../devices/smp/commands.js';
 import { SmpError } from '../devices/smp/protocol.js';
@@ -91,11 +92,18 @@ for (const kind of selectedBoardKinds()) {
     });
   });
 
-  test.serial(`${kind.name}: tampered, unsigned, wrong-key, wrong-target, downgraded and unverifiable bundles are refused with a reason`, async (t) => {
+  test.serial(`${kind.name}: tampered, unsigned, wrong-key, wrong-target, downgraded, mismatched-hash and unverifiable bundles are refused with a reason`, async (t) => {
     const fan = await fanFor(kind.target);
     await withBoard(t, kind, async (board) => {
       const good = fan.write('good.bundle', fan.bundle({ version: 5 }));
       t.is((await rules(['flash', good, '--port', board.port])).code, 0);
+      // The hash the board reports is the one it computed: node:crypto's SHA-256 of the artifact.
+      const artifactSha256 = createHash('sha256').update(fan.wasm).digest('hex');
+      const listed = await rules(['device', 'list', '--port', board.port, '--json']);
+      t.is(JSON.parse(listed.stdout).rules[0]?.sha256, artifactSha256, listed.stdout);
+      // Signed by the trusted key, but the manifest states another artifact's SHA-256 (its last bit flipped).
+      const otherSha256 = createHash('sha256').update(fan.wasm).digest();
+      otherSha256[31] ^= 0x01;
       const tampered = fan.bundle({ version: 6 });
       // One bit of the artifact: the bundle still decodes, only the signature can tell.
       tampered[Buffer.from(tampered).indexOf(Buffer.from(fan.wasm)) + 40] ^= 0x10;
@@ -108,8 +116,9 @@ for (const kind of selectedBoardKinds()) {
         ['unsigned', unsigned, 'bad_signature', /signature/],
         ['wrong-key', fan.bundle({ version: 6 }, fan.wasm, testKey('other')), 'unknown_key', /key/],
         ['downgraded', fan.bundle({ version: 4 }), 'downgrade', /newer|version/],
+        ['mismatched-hash', fan.bundle({ version: 6, sha256: otherSha256.toString('hex') }), 'artifact_mismatch', /SHA-256 .* is not the manifest's sha256/],
         ['unverifiable', fan.bundle({
-          rule: 'spin', version: 1, size: spin.length, sha256: (await import('node:crypto')).createHash('sha256').update(spin).digest('hex'),
+          rule: 'spin', version: 1, size: spin.length, sha256: createHash('sha256').update(spin).digest('hex'),
           imports: [], capabilities: { sensor: [], gpio_in: [], gpio_out: [] }, ranges: [], stateSlots: 0, maxInstructionsPerTick: 10,
         }, spin), 'unverifiable', /./],
       ];

@@ -75,6 +75,11 @@ export function makeVectors(): Vector[] {
   add('wrong-target.bundle', encodeBundle({ manifest: v(2, { target: 'nrf5340' }), wasm: fan }, trusted), 'wrong_target', 'built for nrf5340');
   add('wrong-abi.bundle', encodeBundle({ manifest: v(2, { abi: 2 }), wasm: fan }, trusted), 'wrong_abi', 'device ABI 2');
   add('artifact-mismatch.bundle', encodeBundle({ manifest: v(2, { sha256: '00'.repeat(32) }), wasm: fan }, trusted), 'artifact_mismatch', 'the manifest\'s sha256 is not the artifact\'s');
+  // Only the last bit of the hash differs: a verifier must compare all 32 bytes of a hash it computes itself.
+  const offByOne = createHash('sha256').update(fan).digest();
+  offByOne[31] ^= 0x01;
+  add('artifact-sha256-last-bit.bundle', encodeBundle({ manifest: v(2, { sha256: offByOne.toString('hex') }), wasm: fan }, trusted), 'artifact_mismatch',
+    'the manifest\'s sha256 is the artifact\'s with its last bit flipped');
   const big = new Uint8Array(200);
   big.set(fan);
   add('too-big.bundle', encodeBundle({ manifest: manifestFor(big, fanManifest, { version: 2 }), wasm: big }, trusted), 'too_big', 'a 200-byte artifact for a 160-byte target');

@@ -62,7 +62,7 @@ typedef struct rules_target {
 /* ---- the host --------------------------------------------------------------------------------------- */
 
 /* A trusted Ed25519 public key and its id (the first 8 bytes of the SHA-256 of the 32 key bytes, as
- * docs/bundle.md defines it; computed when the key is provisioned, since the core has no SHA-256). */
+ * docs/bundle.md defines it; provisioned with the key, by `rules board` or at build time for firmware). */
 typedef struct rules_key {
   uint8_t id[8];
   uint8_t key[32];
@@ -107,7 +107,7 @@ int rules_host_remove(rules_host_t *host, const char *rule_name);
 typedef struct rules_status {
   char name[RULES_NAME_MAX + 1];
   uint32_t version;
-  uint8_t sha256[32]; /* the artifact's SHA-256, as the signed manifest states it */
+  uint8_t sha256[32]; /* the artifact's SHA-256, computed at install (a manifest stating another is refused) */
   int state;          /* RULES_STATE_* */
   char last_error[RULES_ERROR_TEXT_BYTES];
   uint32_t ticks;               /* calls of run */

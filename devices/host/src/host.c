@@ -5,6 +5,7 @@
 
 #include "bundle.h"
 #include "cbor.h"
+#include "mbedtls/sha256.h"
 #include "rules_host.h"
 #include "runtime.h"
 #include "smp.h"
@@ -133,10 +134,20 @@ static int check_bundle(rules_host_t *h, const uint8_t *bytes, size_t len, bundl
     if (why) snprintf(why, size, "the rule is built for %s; this device is %s", m->target, h->target->name);
     return RULES_ETARGET;
   }
-  /* The manifest's sha256 is covered by the signature together with the artifact, and this core has no
-   * SHA-256 (Monocypher has none; crypto is never hand-written here): only the size is compared. */
   if (m->size != b->wasm_len) {
     set_why(why, size, "the artifact does not match the manifest's size");
+    return RULES_EMISMATCH;
+  }
+  uint8_t digest[32];
+  if (mbedtls_sha256_ret(b->wasm, b->wasm_len, digest, 0) != 0) {
+    set_why(why, size, "the artifact's SHA-256 could not be computed");
+    return RULES_EMISMATCH;
+  }
+  if (memcmp(digest, m->sha256, sizeof digest) != 0) {
+    if (why) {
+      snprintf(why, size, "the artifact's SHA-256 %02x%02x%02x%02x... is not the manifest's sha256 %02x%02x%02x%02x...", digest[0],
+               digest[1], digest[2], digest[3], m->sha256[0], m->sha256[1], m->sha256[2], m->sha256[3]);
+    }
     return RULES_EMISMATCH;
   }
   if (b->wasm_len > h->target->max_artifact_bytes || b->wasm_len > RULES_MAX_ARTIFACT_BYTES) {

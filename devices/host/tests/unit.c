@@ -1,6 +1,7 @@
 /* The device host's C tests, run by tests/device-host.test.ts. `rules-host-tests unit` runs the unit tests
  * and prints TAP ("ok N name" / "not ok N name: why"); `rules-host-tests bundle ...` prints the verdict the
- * host gives one bundle file, for the shared bundle vectors. Bundles here are signed with Monocypher. */
+ * host gives one bundle file, for the shared bundle vectors; `rules-host-tests sha256 FILE...` prints each file's
+ * SHA-256 as the host computes it. Bundles here are signed with Monocypher. */
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 
 #include "bundle.h"
 #include "cbor.h"
+#include "mbedtls/sha256.h"
 #include "monocypher-ed25519.h"
 #include "rules_host.h"
 #include "smp.h"
@@ -139,7 +141,12 @@ typedef struct rule_spec {
   uint32_t state_slots, max_instructions;
   int64_t rollback; /* 0: none */
   const char *target;
+  bool wrong_sha256; /* the manifest's sha256 is not the artifact's (one bit off) */
 } rule_spec_t;
+
+static void hex_of(const uint8_t *bytes, size_t n, char *out) {
+  for (size_t i = 0; i < n; i++) snprintf(out + 2 * i, 3, "%02x", bytes[i]);
+}
 
 static void put_u32_list(cbor_writer_t *w, const uint32_t *v, uint8_t n) {
   cbor_put_array(w, n);
@@ -168,7 +175,12 @@ static size_t make_bundle(const rule_spec_t *r, uint8_t *out, size_t cap) {
     cbor_put_text(&w, "channel"); cbor_put_uint(&w, r->sensor[i]);
   }
   static const char HEX64[] = "0000000000000000000000000000000000000000000000000000000000000000";
-  cbor_put_text(&w, "sha256"); cbor_put_text(&w, HEX64);
+  uint8_t digest[32];
+  char sha_hex[65];
+  mbedtls_sha256_ret(r->wasm, r->wasm_len, digest, 0);
+  if (r->wrong_sha256) digest[31] ^= 1;
+  hex_of(digest, 32, sha_hex);
+  cbor_put_text(&w, "sha256"); cbor_put_text(&w, sha_hex);
   cbor_put_text(&w, "target"); cbor_put_text(&w, r->target ? r->target : "stm32");
   cbor_put_text(&w, "imports");
   cbor_put_array(&w, r->n_imports);
@@ -535,6 +547,73 @@ static void test_refusals_name_their_reason(void) {
   rules_status_t st;
   CHECK(status_of(h, "fan", &st) && st.version == 1);
   CHECK_EQ(rules_host_rule_count(h), 1);
+  rules_host_close(h);
+}
+
+/* FIPS 180-2's examples and the million-'a' message: the SHA-256 the host links is the standard one. */
+static void test_sha256_known_answers(void) {
+  static const struct { const char *message; size_t repeat; const char *digest; } KATS[] = {
+      {"", 1, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+      {"abc", 1, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
+      {"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", 1,
+       "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"},
+      {"a", 1000000, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"},
+  };
+  for (size_t k = 0; k < sizeof KATS / sizeof KATS[0]; k++) {
+    mbedtls_sha256_context ctx;
+    uint8_t digest[32];
+    char hex[65];
+    mbedtls_sha256_init(&ctx);
+    CHECK_EQ(mbedtls_sha256_starts_ret(&ctx, 0), 0);
+    for (size_t i = 0; i < KATS[k].repeat; i++) {
+      CHECK_EQ(mbedtls_sha256_update_ret(&ctx, (const uint8_t *)KATS[k].message, strlen(KATS[k].message)), 0);
+    }
+    CHECK_EQ(mbedtls_sha256_finish_ret(&ctx, digest), 0);
+    mbedtls_sha256_free(&ctx);
+    hex_of(digest, 32, hex);
+    if (strcmp(hex, KATS[k].digest) != 0) {
+      fail_with("SHA-256 of KAT %u is %s, expected %s", (unsigned)k, hex, KATS[k].digest);
+      return;
+    }
+  }
+}
+
+/* A bundle signed by a trusted key whose manifest states another artifact's SHA-256 (one bit off) is refused
+ * with artifact_mismatch, and the running rule, with its computed hash, is untouched; so at boot from flash. */
+static void test_artifact_sha256_mismatch_refused(void) {
+  rules_host_t *h = open_host();
+  CHECK(h);
+  char why[128] = "";
+  rule_spec_t r = spec_on("fan", 1);
+  CHECK_EQ(install(h, &r, why), RULES_OK);
+  rules_status_t st;
+  uint8_t expected[32];
+  mbedtls_sha256_ret(WASM_ON, sizeof WASM_ON, expected, 0);
+  CHECK(status_of(h, "fan", &st) && memcmp(st.sha256, expected, 32) == 0);
+  r = spec_on("fan", 2);
+  r.wasm = WASM_SENSOR;
+  r.wasm_len = sizeof WASM_SENSOR;
+  r.wrong_sha256 = true;
+  CHECK_EQ(install(h, &r, why), RULES_EMISMATCH);
+  CHECK(strstr(why, "SHA-256") != NULL && strstr(why, "sha256") != NULL);
+  CHECK(strcmp(rules_strerror(RULES_EMISMATCH), "artifact_mismatch") == 0);
+  CHECK(status_of(h, "fan", &st) && st.version == 1 && memcmp(st.sha256, expected, 32) == 0);
+  rules_host_close(h);
+  /* The same bundle stored by a host that did not check (straight into slot storage) fails at boot. */
+  board_init();
+  store_t s;
+  store_init(&s, &hal);
+  store_record_t rec;
+  store_newest(&s, 0, &rec);
+  r = spec_on("fan", 3);
+  r.wrong_sha256 = true;
+  size_t n = make_bundle(&r, bundle_buf, sizeof bundle_buf);
+  CHECK_EQ(store_commit(&s, 0, &rec, "fan", 3, 0, bundle_buf, n), RULES_OK);
+  h = open_host();
+  CHECK(h);
+  CHECK(status_of(h, "fan", &st) && st.state == RULES_STATE_FAILED && strstr(st.last_error, "sha256") != NULL);
+  tick(h, 0);
+  CHECK_EQ(board.gpio[17], 0);
   rules_host_close(h);
 }
 
@@ -906,6 +985,24 @@ static int bundle_main(int argc, char **argv) {
   return 0;
 }
 
+/* sha256 FILE...: each file's SHA-256 as the host computes it (mbedtls_sha256_ret), one hex line per file. */
+static int sha256_main(int argc, char **argv) {
+  for (int i = 2; i < argc; i++) {
+    size_t len;
+    uint8_t *data = read_file(argv[i], &len);
+    if (!data) {
+      fprintf(stderr, "cannot read %s\n", argv[i]);
+      return 2;
+    }
+    uint8_t digest[32];
+    char hex[65];
+    if (mbedtls_sha256_ret(data, len, digest, 0) != 0) return 1;
+    hex_of(digest, 32, hex);
+    printf("%s\n", hex);
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
   /* A fixed test key: never trusted anywhere else. */
   uint8_t seed[32];
@@ -915,8 +1012,9 @@ int main(int argc, char **argv) {
   memcpy(keys[0].id, "testkey!", 8);
   if (argc >= 2 && strcmp(argv[1], "bundle") == 0) return bundle_main(argc, argv);
   if (argc >= 2 && strcmp(argv[1], "verify") == 0) return verify_main(argc, argv);
+  if (argc >= 2 && strcmp(argv[1], "sha256") == 0) return sha256_main(argc, argv);
   if (argc < 2 || strcmp(argv[1], "unit") != 0) {
-    fprintf(stderr, "usage: rules-host-tests unit | bundle --trust KID:KEY [--max-artifact N] [--installed NAME=V]... [--flip] FILE\n");
+    fprintf(stderr, "usage: rules-host-tests unit | bundle --trust KID:KEY [--max-artifact N] [--installed NAME=V]... [--flip] FILE | sha256 FILE...\n");
     return 2;
   }
   run_test("cbor: values round-trip through the writer and the reader", test_cbor_round_trip);
@@ -927,6 +1025,8 @@ int main(int argc, char **argv) {
   run_test("store: power loss in any flash operation leaves the old or the new record, whole", test_store_power_loss_at_every_operation);
   run_test("host: an installed rule runs, persists and runs again after a reboot", test_install_runs_and_persists);
   run_test("host: rollback, target, verifier, signature and key refusals; signed rollback accepted", test_refusals_name_their_reason);
+  run_test("sha256: FIPS 180-2 known answers through the SHA-256 the host links", test_sha256_known_answers);
+  run_test("host: a trusted bundle whose manifest sha256 is not its artifact's is refused (artifact_mismatch), at install and at boot", test_artifact_sha256_mismatch_refused);
   run_test("host: the same bundle twice installs once; remove is committed and keeps the version floor", test_idempotent_and_remove);
   run_test("host: a trapping tick has no effect, disables only its rule; saturation and failed assumptions counted", test_trap_has_no_effect_and_isolates);
   run_test("host: a write to an undeclared pin traps before the board is touched", test_undeclared_pin_traps);
