@@ -62,7 +62,7 @@ typedef struct rules_target {
 /* ---- the host --------------------------------------------------------------------------------------- */
 
 /* A trusted Ed25519 public key and its id (the first 8 bytes of the SHA-256 of the 32 key bytes, as
- * docs/bundle.md defines it; provisioned with the key, by `rules board` or at build time for firmware). */
+ * docs/bundle.md defines it; provisioned with the key, and checked by rules_host_open: RULES_ECONFIG if wrong). */
 typedef struct rules_key {
   uint8_t id[8];
   uint8_t key[32];
@@ -77,8 +77,8 @@ typedef struct rules_host_config {
   size_t trusted_key_count;
 } rules_host_config_t;
 
-/* Opens a host: reads slot storage, re-verifies and starts every rule committed there (the newest
- * whole record of each). *out is set only on RULES_OK. */
+/* Opens a host: checks each trusted key's id, reads slot storage, re-verifies and starts every rule committed
+ * there (the newest whole record of each). *out is set only on RULES_OK. */
 int rules_host_open(const rules_host_config_t *config, rules_host_t **out);
 
 /* Stops every rule and frees the host (slot storage is left as it is). */

@@ -352,8 +352,16 @@ int rules_host_open(const rules_host_config_t *config, rules_host_t **out) {
   if (!config || !out || !config->hal || !config->target) return RULES_EINVAL;
   const rules_hal_t *hal = config->hal;
   if (!hal->uart_read || !hal->uart_write || !hal->gpio_read || !hal->gpio_write || !hal->sensor_read || !hal->flash_read ||
-      !hal->flash_write || !hal->flash_erase || !hal->millis) {
+      !hal->flash_write || !hal->flash_erase || !hal->millis || (config->trusted_key_count && !config->trusted_keys)) {
     return RULES_EINVAL;
+  }
+  /* A key provisioned with another key's id would make every bundle it signs unknown_key: refuse to start instead. */
+  for (size_t i = 0; i < config->trusted_key_count; i++) {
+    uint8_t digest[32];
+    if (mbedtls_sha256_ret(config->trusted_keys[i].key, sizeof config->trusted_keys[i].key, digest, 0) != 0 ||
+        memcmp(digest, config->trusted_keys[i].id, sizeof config->trusted_keys[i].id) != 0) {
+      return RULES_ECONFIG;
+    }
   }
   rules_host_t *h = NULL;
   for (size_t i = 0; i < RULES_MAX_HOSTS && !h; i++) {

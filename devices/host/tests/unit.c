@@ -578,6 +578,21 @@ static void test_sha256_known_answers(void) {
   }
 }
 
+/* A trusted key provisioned with an id that is not its own stops the host from starting. */
+static void test_wrong_key_id_refused_at_open(void) {
+  rules_key_t saved = keys[0];
+  keys[0].id[7] ^= 1;
+  rules_host_config_t config = {.hal = &hal, .target = &target, .trusted_keys = keys, .trusted_key_count = 1};
+  rules_host_t *h = NULL;
+  int rc = rules_host_open(&config, &h);
+  keys[0] = saved;
+  CHECK_EQ(rc, RULES_ECONFIG);
+  CHECK(h == NULL);
+  h = open_host();
+  CHECK(h);
+  rules_host_close(h);
+}
+
 /* A bundle signed by a trusted key whose manifest states another artifact's SHA-256 (one bit off) is refused
  * with artifact_mismatch, and the running rule, with its computed hash, is untouched; so at boot from flash. */
 static void test_artifact_sha256_mismatch_refused(void) {
@@ -1009,7 +1024,9 @@ int main(int argc, char **argv) {
   for (int i = 0; i < 32; i++) seed[i] = (uint8_t)(i * 13 + 1);
   crypto_ed25519_key_pair(secret, public_key, seed);
   memcpy(keys[0].key, public_key, 32);
-  memcpy(keys[0].id, "testkey!", 8);
+  uint8_t key_digest[32];
+  mbedtls_sha256_ret(public_key, 32, key_digest, 0);
+  memcpy(keys[0].id, key_digest, 8); /* the key id of docs/bundle.md */
   if (argc >= 2 && strcmp(argv[1], "bundle") == 0) return bundle_main(argc, argv);
   if (argc >= 2 && strcmp(argv[1], "verify") == 0) return verify_main(argc, argv);
   if (argc >= 2 && strcmp(argv[1], "sha256") == 0) return sha256_main(argc, argv);
@@ -1026,6 +1043,7 @@ int main(int argc, char **argv) {
   run_test("host: an installed rule runs, persists and runs again after a reboot", test_install_runs_and_persists);
   run_test("host: rollback, target, verifier, signature and key refusals; signed rollback accepted", test_refusals_name_their_reason);
   run_test("sha256: FIPS 180-2 known answers through the SHA-256 the host links", test_sha256_known_answers);
+  run_test("host: a trusted key provisioned with another id stops the host from starting", test_wrong_key_id_refused_at_open);
   run_test("host: a trusted bundle whose manifest sha256 is not its artifact's is refused (artifact_mismatch), at install and at boot", test_artifact_sha256_mismatch_refused);
   run_test("host: the same bundle twice installs once; remove is committed and keeps the version floor", test_idempotent_and_remove);
   run_test("host: a trapping tick has no effect, disables only its rule; saturation and failed assumptions counted", test_trap_has_no_effect_and_isolates);
