@@ -4,10 +4,12 @@ import type { Manifest } from '../contract/manifest.js';
 import type { TargetProfile } from '../contract/targets.js';
 import { HostTrap, loadNativeAddon, type NativeError, type NativeWasm3Rule } from './native-addon.js';
 import { TickFrame, type RuleIo } from './tick-frame.js';
+import { batchLayout, layoutKey, TickBatch, type BatchLayout, type BatchOptions, type BatchOutcome } from './tick-batch.js';
 import { validateArtifact } from './validate.js';
 import { exportAllGlobals, parseWasmModule } from '../contract/wasm-module.js';
 
-export { CapabilityViolation, InvalidReading, type RuleIo } from './tick-frame.js';
+export { CapabilityViolation, InvalidReading, NOT_WRITTEN, type RuleIo } from './tick-frame.js';
+export { TickBatch, type BatchLayout, type BatchOptions, type BatchOutcome } from './tick-batch.js';
 
 export interface LoadRuleOptions {
   manifest: Manifest;
@@ -29,6 +31,17 @@ export interface LoadedRule {
   readonly globalCount: number;
   /** One tick: calls `run` with `nowMs` wrapped to int32; returns the next delay in ms (0: the manifest's period). */
   run(nowMs: number): number;
+  /** Empty tables for `capacity` ticks of this rule (and of any rule with the same pins, channels and globals). */
+  createBatch(capacity: number, options?: BatchOptions): TickBatch;
+  /**
+   * Ticks 0..count-1 of `batch` (all of it by default), with inputs from its rows instead of the RuleIo, in one
+   * native call on wasm3: each tick exactly what run() would do with those inputs (atomic, the same checks,
+   * saturations and counters), its result and writes recorded in the batch instead of handed to the RuleIo, which
+   * the batch never calls. A trap stops the batch at that tick with no effect from it, keeps the ticks before it,
+   * and fails the rule as run() would; it is returned, not thrown. Throws (running nothing) for a rule that cannot
+   * run, a batch of another layout, or a row whose `now` is not a finite number.
+   */
+  runBatch(batch: TickBatch, count?: number): BatchOutcome;
   /**
    * What the host reports about the rule (device-abi.md, item 7), counted since loading or the last reset:
    * per declared sensor channel, the ticks whose reading the engine had to saturate to the manifest's `ranges`
@@ -97,6 +110,17 @@ function validateOrThrow(bytes: Uint8Array, options: LoadRuleOptions): void {
 
 const enum TickStage { ReadInputs, Run, ApplyWrites }
 
+/** What a backend's batch did: ticks completed, how many of them returned a negative value, and the trap if any. */
+interface BatchRun {
+  completed: number;
+  failures: number;
+  error?: unknown;
+}
+
+function nowProblem(t: number, now: number): TypeError {
+  return new TypeError(`runBatch: tick ${t} needs a finite number of milliseconds as now, not ${String(now)}`);
+}
+
 /**
  * The state machine both backends share (failed after a trap until reset(), closed for good after close()) and
  * the tick: inputs read into the frame, `run`, then the writes applied together; a trap applies nothing and the
@@ -111,6 +135,15 @@ abstract class RuleBase implements LoadedRule {
   private busy = false;
 
   constructor(readonly name: string, protected readonly frame: TickFrame, private readonly io: RuleIo) {}
+
+  /** The columns of this rule's batches, fixed at load (the module's globals never change in number). */
+  private layout: BatchLayout | undefined;
+  private layoutKeyCache: string | undefined;
+
+  private batchLayout(): BatchLayout {
+    this.layout ??= batchLayout(this.frame.manifest, this.countGlobals());
+    return this.layout;
+  }
 
   get state(): RuleState {
     return this.currentState;
@@ -146,6 +179,38 @@ abstract class RuleBase implements LoadedRule {
     } finally {
       this.busy = false;
     }
+  }
+
+  createBatch(capacity: number, options: BatchOptions = {}): TickBatch {
+    this.ensureOpen();
+    return new TickBatch(this.batchLayout(), capacity, options);
+  }
+
+  runBatch(batch: TickBatch, count: number = batch?.capacity): BatchOutcome {
+    if (!(batch instanceof TickBatch)) throw new TypeError('runBatch(batch) needs a TickBatch from createBatch()');
+    this.ensureOpen();
+    this.layoutKeyCache ??= layoutKey(this.batchLayout());
+    if (batch.key !== this.layoutKeyCache) {
+      throw new TypeError(`rule "${this.name}": the batch was made for other pins, channels or globals (${batch.key}, not ${this.layoutKeyCache})`);
+    }
+    if (!Number.isInteger(count) || count < 0 || count > batch.capacity) {
+      throw new RangeError(`runBatch: count must be a whole number from 0 to the batch's ${batch.capacity} ticks, not ${String(count)}`);
+    }
+    if (this.currentState !== 'ready' || this.busy) this.refuse();
+    this.busy = true;
+    let ran: BatchRun;
+    try {
+      ran = this.callBatch(batch, count);
+    } finally {
+      this.busy = false;
+    }
+    this.assumptionFailures += ran.failures;
+    if (!('error' in ran)) return { completed: ran.completed, trap: undefined };
+    const trap = this.asTrap(ran.error);
+    if (!trap) throw ran.error;
+    this.currentState = 'failed';
+    this.trap = trap;
+    return { completed: ran.completed, trap };
   }
 
   private refuse(): never {
@@ -206,6 +271,12 @@ abstract class RuleBase implements LoadedRule {
 
   /** Calls `run` on the filled frame; on a trap, throws with every global back at its value and no writes. */
   protected abstract callRun(now: number): number;
+  /**
+   * Runs `count` rows of the batch; stops at a trap, returning it (as callRun would throw it) with the ticks before.
+   * Throws a TypeError, before any tick, when a row's `now` is not finite.
+   */
+  protected abstract callBatch(batch: TickBatch, count: number): BatchRun;
+  /** The trap an error from callRun or callBatch stands for, or undefined for a bug to pass on. */
   protected abstract asTrap(error: unknown): RuleTrap | undefined;
   protected abstract reinstantiate(): void;
   protected abstract countGlobals(): number;
@@ -216,12 +287,14 @@ abstract class RuleBase implements LoadedRule {
 class Wasm3Rule extends RuleBase {
   readonly backend = 'wasm3' as const;
   private readonly native: NativeWasm3Rule;
-  private readonly handle: unknown;
   private readonly tickNative: (handle: unknown) => void;
+  private readonly control: Int32Array;
+  private readonly handle: unknown;
 
   constructor(name: string, bytes: Uint8Array, frame: TickFrame, io: RuleIo) {
     super(name, frame, io);
     const { Wasm3Rule: NativeRule, errorCodes, tick } = loadNativeAddon();
+    this.control = frame.control;
     this.tickNative = tick;
     try {
       this.native = new NativeRule(bytes, frame);
@@ -234,10 +307,28 @@ class Wasm3Rule extends RuleBase {
   }
 
   protected callRun(now: number): number {
-    const control = this.frame.control;
+    const control = this.control;
     control[0] = now;
     this.tickNative(this.handle);
     return control[1];
+  }
+
+  protected callBatch(batch: TickBatch, count: number): BatchRun {
+    this.frame.forgetInvalid(); // a NaN in the batch is reported as NaN, not as what an earlier run() read
+    try {
+      const completed = this.native.runBatch(batch.inputs, count, batch.returned, batch.written, batch.globals, batch.saturated);
+      return { completed, failures: this.control[2] };
+    } catch (e) {
+      const error = e as NativeError;
+      if (error?.code === loadNativeAddon().errorCodes.trap && typeof error.completed === 'number') {
+        return { completed: error.completed, failures: this.control[2], error };
+      }
+      if (error instanceof TypeError) { // a `now` that is not finite: no tick ran; the same words as the Node backend
+        const { inputs, width } = batch;
+        for (let t = 0; t < count; t++) if (!Number.isFinite(inputs[t * width])) throw nowProblem(t, inputs[t * width]);
+      }
+      throw e;
+    }
   }
 
   protected asTrap(error: unknown): RuleTrap | undefined {
@@ -327,6 +418,33 @@ class NodeRule extends RuleBase {
       this.frame.discard();
       throw e;
     }
+  }
+
+  // The same tick as run() but for where the inputs come from and the writes go: a JS loop, as Node has no batch.
+  protected callBatch(batch: TickBatch, count: number): BatchRun {
+    const { frame } = this;
+    const { inputs, width, returned, written, globals, saturated } = batch;
+    const outputs = frame.written.length;
+    const channels = frame.channels.length;
+    const globalCount = this.globals.length;
+    for (let t = 0; t < count; t++) if (!Number.isFinite(inputs[t * width])) throw nowProblem(t, inputs[t * width]);
+    frame.forgetInvalid();
+    let failures = 0;
+    for (let t = 0; t < count; t++) {
+      frame.load(inputs, t * width);
+      let next: number;
+      try {
+        next = this.callRun(inputs[t * width] | 0);
+      } catch (e) {
+        return { completed: t, failures, error: e };
+      }
+      returned[t] = next;
+      if (next < 0) failures++;
+      written.set(frame.written, t * outputs);
+      if (saturated) saturated.set(frame.saturatedThisTick, t * channels);
+      if (globals) for (let i = 0; i < globalCount; i++) globals[t * globalCount + i] = this.globals[i].value as number;
+    }
+    return { completed: count, failures };
   }
 
   protected asTrap(error: unknown): RuleTrap | undefined {

@@ -1,7 +1,7 @@
 // The engine's public API: artifact reading and validation, and loading rules on wasm3 or on Node's WebAssembly.
 export {
-  CapabilityViolation, HOST_CALL_TRAP, InvalidReading, RuleBusy, RuleNotRunnable, RuleRejected, RuleTrap, loadRule, loadRuleOn, loadRuleOnNode, wasm3Version,
-  type EngineBackend, type LoadRuleOptions, type LoadedRule, type RuleCounters, type RuleIo, type RuleState,
+  CapabilityViolation, HOST_CALL_TRAP, InvalidReading, NOT_WRITTEN, RuleBusy, RuleNotRunnable, RuleRejected, RuleTrap, TickBatch, loadRule, loadRuleOn,
+  loadRuleOnNode, wasm3Version, type BatchLayout, type BatchOptions, type BatchOutcome, type EngineBackend, type LoadRuleOptions, type LoadedRule, type RuleCounters, type RuleIo, type RuleState,
 } from './engine.js';
 export { Wasm3Unavailable } from './native-addon.js';
 export { validateArtifact } from './validate.js';

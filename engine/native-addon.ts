@@ -16,7 +16,7 @@ export interface NativeFrame {
   readings: Float64Array;
   written: Int32Array;
   saturations: Float64Array;
-  /** [0]: `now` for the next tick, set by JS; [1]: what `run` returned, set by tick(). */
+  /** [0]: `now` for the next tick, set by JS; [1]: what `run` returned, set by tick(); [2]: set by runBatch. */
   control: Int32Array;
 }
 
@@ -28,6 +28,14 @@ export type HostTrap = (typeof HostTrap)[keyof typeof HostTrap];
 export interface NativeWasm3Rule {
   /** What the module-level tick() takes: an External that keeps the native rule alive. */
   readonly handle: unknown;
+  /**
+   * `count` ticks like tick(), from rows of `inputs` (now, levels, readings; engine/tick-batch.ts), recording each
+   * tick's result, writes and, when given, globals and saturated channels, and in frame.control[2] how many returned
+   * a negative value. Returns `count`; a trap throws like tick() with `completed`, the ticks before it; a `now` that
+   * is not finite throws a TypeError (code ERR_WASM3_INVALID_ARG) before any tick.
+   */
+  runBatch(inputs: Float64Array, count: number, returned: Int32Array, written: Int32Array, globals: Float64Array | null,
+    saturated: Uint8Array | null): number;
   getGlobal(index: number): number;
   /** Reloads the module from its bytes, so every global is back at its initializer. */
   reset(): void;
@@ -42,7 +50,7 @@ export interface NativeAddon {
    * One tick of a rule, on the readings in its frame.readings: calls `run(frame.control[0])` and leaves its result
    * in frame.control[1], the tick's writes in frame.written and saturations counted in frame.saturations. A trap
    * restores the globals, leaves no writes and throws an Error with code ERR_WASM3_TRAP, wasm3Message, and for a
-   * failed io check hostTrap and hostValue.
+   * failed io check hostTrap and hostValue. One function for every rule, so V8's call site stays monomorphic.
    */
   tick(handle: unknown): void;
   wasm3Version: string;
@@ -57,6 +65,8 @@ export interface NativeError extends Error {
   wasm3Message?: string;
   hostTrap?: HostTrap;
   hostValue?: number;
+  /** On a trap in runBatch: the ticks that completed before it. */
+  completed?: number;
 }
 
 export class Wasm3Unavailable extends Error {

@@ -57,8 +57,8 @@ export class TickFrame {
   readonly written: Int32Array;
   readonly saturations: Float64Array;
   readonly saturatedThisTick: Uint8Array;
-  /** For the binding: [0] `now` for the tick, [1] what `run` returned. */
-  readonly control = new Int32Array(2);
+  /** For the binding: [0] `now` for the tick, [1] what `run` returned, [2] how many ticks of a batch returned < 0. */
+  readonly control = new Int32Array(3);
   /** What a sensor reader returned when it was not a number, by channel index, for the trap's message. */
   private readonly invalid: unknown[];
 
@@ -87,11 +87,28 @@ export class TickFrame {
       const reading = io.readSensor(channels[k]);
       if (typeof reading === 'number') {
         readings[n + k] = reading;
+        if (reading !== reading) this.invalid[k] = reading; // NaN: not what an earlier tick's non-number was
       } else {
         readings[n + k] = NaN;
         this.invalid[k] = reading;
       }
     }
+  }
+
+  /**
+   * Takes a tick's inputs from row `offset` of a batch's inputs (engine/tick-batch.ts: `now`, then levels and
+   * readings) instead of a RuleIo, as fill() would have read them: levels as 0/1 by truthiness, readings raw.
+   */
+  load(inputs: Float64Array, offset: number): void {
+    const { readings } = this;
+    const n = this.inputs.length;
+    for (let i = 0; i < n; i++) readings[i] = inputs[offset + 1 + i] ? 1 : 0;
+    for (let k = 0; k < this.channels.length; k++) readings[n + k] = inputs[offset + 1 + n + k];
+  }
+
+  /** Forgets the non-numbers earlier ticks read: a batch's readings are numbers, NaN included. */
+  forgetInvalid(): void {
+    this.invalid.fill(undefined);
   }
 
   /** Starts a tick on the Node backend (the binding does the same in C): no writes yet, no channel counted. */

@@ -3,7 +3,7 @@
 // rule did: writes, state values, the returned delay, and why a tick did nothing.
 import type { CompileResult } from '../compiler/index.js';
 import { SourceMap } from '../compiler/diagnostics.js';
-import { loadRuleOn, type EngineBackend, type RuleCounters } from '../engine/engine.js';
+import { loadRuleOn, type EngineBackend, type LoadedRule, type RuleCounters } from '../engine/engine.js';
 import { saturateReading } from './rule-tests.js';
 import { sensorChannel } from '../contract/targets.js';
 import { SimulatedBoard } from './board.js';
@@ -30,6 +30,16 @@ export interface StepOutcome {
 }
 
 export class StepsError extends Error {}
+
+/**
+ * What Simulation.runSteps did: an outcome per step that ran, with the counters as they stood after it, and the
+ * error that stopped the run at step `outcomes.length` (a StepsError for inputs it refused, or the RuleTrap), if any.
+ */
+export interface StepsRun {
+  outcomes: StepOutcome[];
+  counters: RuleCounters[];
+  error?: Error;
+}
 
 /** Checks the shape of a steps file; throws StepsError with the first problem. */
 export function parseSteps(json: unknown): Step[] {
@@ -107,7 +117,7 @@ function list(numbers: number[]): string {
 /** One loaded instance of a rule on a simulated board; state carries from step to step. */
 export class Simulation {
   private readonly board = new SimulatedBoard();
-  private readonly loaded;
+  private readonly loaded: LoadedRule;
   /** Runs beside the engine only to evaluate `requires` lines, to say why a tick did nothing. */
   private readonly interpreter;
   private count = 0;
@@ -124,6 +134,82 @@ export class Simulation {
   }
 
   step(step: Step): StepOutcome {
+    const saturated = this.setInputs(step);
+    this.board.clearWrites();
+    const before = this.stateValues();
+    const returned = this.loaded.run(step.now);
+    const writes: Record<string, number> = {};
+    for (const [pin, level] of this.board.writes) writes[String(pin)] = level;
+    return this.outcome(step, returned, writes, before, this.stateValues(), saturated);
+  }
+
+  /**
+   * The steps in order, like step() on each, but run in one engine batch (LoadedRule.runBatch): the inputs of every
+   * step are known in advance. Inputs are checked first; a step they refuse ends the run there (the steps before it
+   * still run), as does a trap. Afterwards the simulation carries on from the last step, like after step().
+   */
+  runSteps(steps: readonly Step[]): StepsRun {
+    const start = { sensors: new Map(this.board.sensors), inputs: new Map(this.board.inputs) };
+    // Pass 1: check the inputs and lay them out as batch rows, the board's carried-over values filling the gaps.
+    const { gpio_in: pins, sensor: channels } = this.result.artifact!.manifest.capabilities;
+    let refused: Error | undefined;
+    const saturations: StepOutcome['saturated'][] = [];
+    for (const step of steps) {
+      try {
+        saturations.push(this.setInputs(step));
+      } catch (e) {
+        if (!(e instanceof StepsError)) throw e;
+        refused = e;
+        break;
+      }
+    }
+    const count = saturations.length;
+    const batch = this.loaded.createBatch(count, { globals: true, saturations: true });
+    this.board.sensors.clear();
+    this.board.inputs.clear();
+    start.sensors.forEach((v, k) => this.board.sensors.set(k, v));
+    start.inputs.forEach((v, k) => this.board.inputs.set(k, v));
+    for (let t = 0; t < count; t++) {
+      this.setInputs(steps[t]);
+      batch.setTick(t, steps[t].now, pins.map((pin) => this.board.inputs.get(pin) ?? 0),
+        channels.map((ch) => this.board.sensors.get(ch) ?? 0));
+    }
+    // Pass 2: one batch; then each step's outcome from its rows, the board's inputs replayed to explain idle steps.
+    const counters = this.loaded.counters();
+    const before = this.stateValues();
+    const { completed, trap } = this.loaded.runBatch(batch);
+    this.board.sensors.clear();
+    this.board.inputs.clear();
+    start.sensors.forEach((v, k) => this.board.sensors.set(k, v));
+    start.inputs.forEach((v, k) => this.board.inputs.set(k, v));
+    const run: StepsRun = { outcomes: [], counters: [] };
+    let previous = before;
+    for (let t = 0; t < completed; t++) {
+      this.setInputs(steps[t]);
+      const writes: Record<string, number> = {};
+      for (const [pin, level] of batch.writesAt(t)) {
+        writes[String(pin)] = level;
+        this.board.outputs.set(pin, level);
+      }
+      const globals = batch.globalsAt(t);
+      const state = this.stateValues((index) => globals[index]);
+      run.outcomes.push(this.outcome(steps[t], batch.returned[t], writes, previous, state, saturations[t]));
+      previous = state;
+      for (const channel of batch.saturatedAt(t)) counters.saturations[channel]++;
+      if (batch.returned[t] < 0) counters.assumptionFailures++;
+      run.counters.push({ saturations: { ...counters.saturations }, assumptionFailures: counters.assumptionFailures });
+    }
+    if (trap) {
+      this.setInputs(steps[completed]); // the trapping step's inputs were read, as with step()
+      run.error = trap;
+    } else if (refused) {
+      run.error = refused;
+    }
+    return run;
+  }
+
+  /** Puts a step's inputs on the board (checked; see checkInputs); returns the readings saturated to the profile. */
+  private setInputs(step: Step): StepOutcome['saturated'] {
     const clamped = checkInputs(this.result, step, this.saturate);
     const saturated: StepOutcome['saturated'] = {};
     for (const [ch, v] of Object.entries(step.sensors ?? {})) {
@@ -132,22 +218,21 @@ export class Simulation {
       if (clamped[ch] !== undefined) saturated[ch] = { given: v, value: clamped[ch] };
     }
     for (const [pin, v] of Object.entries(step.gpio ?? {})) this.board.inputs.set(Number(pin), v);
-    this.board.clearWrites();
-    const before = this.stateValues();
-    const returned = this.loaded.run(step.now);
-    const writes: Record<string, number> = {};
-    for (const [pin, level] of this.board.writes) writes[String(pin)] = level;
-    const state = this.stateValues();
+    return saturated;
+  }
+
+  private outcome(step: Step, returned: number, writes: Record<string, number>, before: Record<string, number | null>,
+    state: Record<string, number | null>, saturated: StepOutcome['saturated']): StepOutcome {
     const outcome: StepOutcome = { step: this.count++, now: step.now, writes, returned, state, saturated };
     const changed = Object.keys(state).some((k) => state[k] !== before[k]);
     if (Object.keys(writes).length === 0 && !changed) outcome.idle = this.whyIdle(step.now, returned);
     return outcome;
   }
 
-  private stateValues(): Record<string, number | null> {
+  private stateValues(global: (index: number) => number = (index) => this.loaded.getGlobal(index)): Record<string, number | null> {
     const out: Record<string, number | null> = {};
     for (const slot of this.result.artifact!.stateSlots) {
-      out[slot.name] = slot.global !== null ? this.loaded.getGlobal(slot.global) : slot.assigned ? null : slot.initial;
+      out[slot.name] = slot.global !== null ? global(slot.global) : slot.assigned ? null : slot.initial;
     }
     return out;
   }
@@ -179,11 +264,13 @@ export class Simulation {
   }
 }
 
-/** Runs the steps in order on one instance. */
+/** Runs the steps in order on one instance, in one batch; throws what stopped them (a StepsError, a RuleTrap). */
 export function simulate(result: CompileResult, steps: Step[], backend: EngineBackend = 'wasm3'): StepOutcome[] {
   const sim = new Simulation(result, backend);
   try {
-    return steps.map((s) => sim.step(s));
+    const { outcomes, error } = sim.runSteps(steps);
+    if (error) throw error;
+    return outcomes;
   } finally {
     sim.close();
   }

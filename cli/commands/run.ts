@@ -83,10 +83,10 @@ export function runCommand(setExit: SetExit): CommandModule<object, RunArgs> {
       }
       const result = outcome.result;
       const period = result.rule!.periodMs;
-      const print = (o: StepOutcome) => {
+      const print = (o: StepOutcome, counters = sim!.counters()) => {
         if (args.json) {
           // With what the engine counted so far (readings saturated to the manifest's ranges, failed assumptions).
-          process.stdout.write(JSON.stringify({ ...o, counters: sim!.counters() }) + '\n');
+          process.stdout.write(JSON.stringify({ ...o, counters }) + '\n');
           return;
         }
         const writes = Object.entries(o.writes).map(([pin, level]) => `gpio(${pin}) = ${level}`).join(', ') || 'no writes';
@@ -102,7 +102,10 @@ export function runCommand(setExit: SetExit): CommandModule<object, RunArgs> {
       try {
         sim = new Simulation(result, 'wasm3', args.saturate);
         if (steps !== null) {
-          for (const step of steps) print(sim.step(step));
+          // Every input is known in advance: one engine batch runs them all (a refused step or a trap ends it there).
+          const run = sim.runSteps(steps);
+          run.outcomes.forEach((o, i) => print(o, run.counters[i]));
+          if (run.error) throw run.error;
         } else {
           // Without a steps file the inputs stay as given and the clock follows the rule.
           let now = 0;
