@@ -91,9 +91,19 @@ export interface UploadOptions {
   finalTimeoutMs?: number;
 }
 
-/** Uploads a firmware image to MCUboot's secondary slot (mcumgr image upload). */
-export async function imageUpload(client: SmpClient, image: Uint8Array, options: UploadOptions = {}): Promise<void> {
-  await chunkedUpload(client, GROUP_IMAGE, IMAGE_UPLOAD, image, { image: 0 }, options);
+/** mcumgr's image group errors (the `{rc}` form, docs/smp.md §4) by what they mean for an upload or state write. */
+export const IMAGE_ERRORS: Record<number, string> = {
+  2: 'too_big', 3: 'not_an_image', 5: 'no_such_image', 6: 'bad_state', 9: 'corrupt',
+};
+
+/**
+ * Uploads a firmware image to MCUboot's secondary slot (mcumgr image upload), resuming from the offset the
+ * device reports; resolves with the offset the device already held when the upload began (a resumed upload).
+ */
+export async function imageUpload(client: SmpClient, image: Uint8Array, options: UploadOptions = {}): Promise<{ resumedFrom: number }> {
+  let resumedFrom = 0;
+  await chunkedUpload(client, GROUP_IMAGE, IMAGE_UPLOAD, image, { image: 0 }, { ...options, onResume: (off) => { resumedFrom = Math.max(resumedFrom, off); } });
+  return { resumedFrom };
 }
 
 // ---- group 64 ----

@@ -62,6 +62,18 @@
 #define RULES_HOST_NAME "rules device host 0.1.0"
 #endif
 
+/* The firmware version SMP group 1 reports for the built-in image (MCUboot's major.minor.revision). */
+#ifndef RULES_HOST_VERSION
+#define RULES_HOST_VERSION "0.1.0"
+#endif
+
+/* SMP group 1 (image management, for updating the firmware through MCUboot): 1 builds it, for ports whose HAL
+ * provides rules_image_hal_t (the virtual board); 0 leaves it out, and group 1 answers rc 8 (the Cortex-M
+ * ports, where MCUboot's own serial recovery serves group 1). */
+#ifndef RULES_IMAGE_GROUP
+#define RULES_IMAGE_GROUP 0
+#endif
+
 /* SMP: the largest request and response packet body (header + CBOR), in bytes. */
 #ifndef RULES_SMP_MTU
 #define RULES_SMP_MTU 512

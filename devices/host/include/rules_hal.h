@@ -10,6 +10,25 @@
 extern "C" {
 #endif
 
+/* Firmware image slots for SMP group 1 (mcumgr image management, MCUboot's swap with revert), for a port
+ * that opts in (built with RULES_IMAGE_GROUP 1). Two banks of `bank_bytes` each hold an uploaded image;
+ * the core keeps which bank is the primary slot (the running firmware) and which the secondary in a small
+ * state record. The firmware the board was built with lives in neither bank: the core reports it with
+ * `builtin_version` and `builtin_hash`. Functions return RULES_OK or a negative RULES_E* code. */
+typedef struct rules_image_hal {
+  uint32_t bank_bytes;
+  const char *builtin_version; /* "major.minor.revision[.build]" */
+  uint8_t builtin_hash[32];    /* the built-in firmware's SHA-256 */
+  /* Bank 0 or 1: read any range; write any range (durable when it returns); erase a whole bank. */
+  int (*bank_read)(void *ctx, unsigned bank, uint32_t off, void *buf, size_t len);
+  int (*bank_write)(void *ctx, unsigned bank, uint32_t off, const void *buf, size_t len);
+  int (*bank_erase)(void *ctx, unsigned bank);
+  /* The state record: state_load answers RULES_ENOENT when none was ever stored; state_store replaces
+   * it atomically (power loss leaves the old record or the new one, whole). */
+  int (*state_load)(void *ctx, uint8_t *buf, size_t len);
+  int (*state_store)(void *ctx, const uint8_t *buf, size_t len);
+} rules_image_hal_t;
+
 /* Every function returns RULES_OK (0) on success or a negative RULES_E* code from rules_host.h
  * (RULES_EIO for a hardware failure, RULES_EINVAL for a pin or channel the board does not have).
  * `ctx` is rules_hal_t.ctx, passed back untouched. The core calls the HAL from one thread only
@@ -50,6 +69,10 @@ typedef struct rules_hal {
   /* Resets the board (SMP os reset). Called after the response has been written. May be NULL: the
    * reset command then answers "not supported". */
   void (*reset)(void *ctx);
+
+  /* Firmware image slots (SMP group 1), or NULL: group 1 then answers "not supported" (rc 8). Used only
+   * by builds with RULES_IMAGE_GROUP 1. */
+  const rules_image_hal_t *image;
 } rules_hal_t;
 
 #ifdef __cplusplus

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mbedtls/sha256.h"
 #include "rules_host.h"
 
 #define MAX_PINS 256
@@ -174,6 +175,104 @@ static void reset(void *ctx) {
   board_t *b = ctx;
   b->reset_requested = true;
 }
+
+/* ---- firmware image slots (SMP group 1) ----------------------------------------------------------------
+ * Two files in the state folder are MCUboot's two slot banks, and a third the image state; an upload is
+ * written to them for real. What cannot be real is the swap itself: this executable cannot replace itself,
+ * so after a "swap" it keeps running its own code and only reports the swapped image (docs/devices.md). */
+
+#define IMAGE_BANK_BYTES (128u * 1024u)
+
+static char state_folder[4096];
+
+static void bank_path(unsigned bank, char *out, size_t cap) { snprintf(out, cap, "%s/image-%u.bin", state_folder, bank); }
+
+static int image_bank_read(void *ctx, unsigned bank, uint32_t off, void *buf, size_t len) {
+  (void)ctx;
+  char path[4200];
+  bank_path(bank, path, sizeof path);
+  memset(buf, 0xff, len); /* an erased bank reads as 0xff, like flash */
+  if ((uint64_t)off + len > IMAGE_BANK_BYTES) return RULES_EINVAL;
+  int fd = open(path, O_RDONLY);
+  if (fd < 0) return errno == ENOENT ? RULES_OK : RULES_EIO;
+  ssize_t n = pread(fd, buf, len, off);
+  close(fd);
+  return n < 0 ? RULES_EIO : RULES_OK;
+}
+
+static int image_bank_write(void *ctx, unsigned bank, uint32_t off, const void *buf, size_t len) {
+  (void)ctx;
+  char path[4200];
+  bank_path(bank, path, sizeof path);
+  if ((uint64_t)off + len > IMAGE_BANK_BYTES) return RULES_EINVAL;
+  int fd = open(path, O_RDWR | O_CREAT, 0644);
+  if (fd < 0) return RULES_EIO;
+  bool ok = pwrite(fd, buf, len, off) == (ssize_t)len && fdatasync(fd) == 0;
+  close(fd);
+  return ok ? RULES_OK : RULES_EIO;
+}
+
+static int image_bank_erase(void *ctx, unsigned bank) {
+  (void)ctx;
+  char path[4200];
+  bank_path(bank, path, sizeof path);
+  int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0) return RULES_EIO;
+  bool ok = fdatasync(fd) == 0;
+  close(fd);
+  return ok ? RULES_OK : RULES_EIO;
+}
+
+static int image_state_load_file(void *ctx, uint8_t *buf, size_t len) {
+  (void)ctx;
+  char path[4200];
+  snprintf(path, sizeof path, "%s/image-state", state_folder);
+  int fd = open(path, O_RDONLY);
+  if (fd < 0) return errno == ENOENT ? RULES_ENOENT : RULES_EIO;
+  ssize_t n = read(fd, buf, len);
+  close(fd);
+  return n == (ssize_t)len ? RULES_OK : RULES_EIO;
+}
+
+/* Written beside, flushed, renamed over, and the folder flushed: the old record or the new one, whole. */
+static int image_state_store_file(void *ctx, const uint8_t *buf, size_t len) {
+  (void)ctx;
+  char path[4200], tmp[4300];
+  snprintf(path, sizeof path, "%s/image-state", state_folder);
+  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0) return RULES_EIO;
+  bool ok = write(fd, buf, len) == (ssize_t)len && fsync(fd) == 0;
+  close(fd);
+  if (!ok || rename(tmp, path) != 0) return RULES_EIO;
+  int dir = open(state_folder, O_RDONLY);
+  if (dir >= 0) {
+    fsync(dir);
+    close(dir);
+  }
+  return RULES_OK;
+}
+
+/* The built-in image's hash: the SHA-256 of this executable. */
+static void hash_of_self(uint8_t out[32]) {
+  memset(out, 0, 32);
+  int fd = open("/proc/self/exe", O_RDONLY);
+  if (fd < 0) return;
+  mbedtls_sha256_context c;
+  mbedtls_sha256_init(&c);
+  mbedtls_sha256_starts_ret(&c, 0);
+  uint8_t buf[4096];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof buf)) > 0) mbedtls_sha256_update_ret(&c, buf, (size_t)n);
+  mbedtls_sha256_finish_ret(&c, out);
+  mbedtls_sha256_free(&c);
+  close(fd);
+}
+
+static rules_image_hal_t image_hal = {
+    .bank_bytes = IMAGE_BANK_BYTES, .builtin_version = RULES_HOST_VERSION, .bank_read = image_bank_read,
+    .bank_write = image_bank_write, .bank_erase = image_bank_erase, .state_load = image_state_load_file,
+    .state_store = image_state_store_file};
 
 /* ---- options ------------------------------------------------------------------------------------------ */
 
@@ -366,7 +465,9 @@ int main(int argc, char **argv) {
       .ctx = &board, .uart_read = uart_read, .uart_write = uart_write, .gpio_read = gpio_read, .gpio_write = gpio_write,
       .sensor_read = sensor_read, .flash_size = board.flash_size, .flash_erase_size = FLASH_ERASE_BYTES,
       .flash_write_align = FLASH_WRITE_ALIGN, .flash_read = flash_read, .flash_write = flash_write,
-      .flash_erase = flash_erase, .millis = millis, .reset = reset};
+      .flash_erase = flash_erase, .millis = millis, .reset = reset, .image = &image_hal};
+  snprintf(state_folder, sizeof state_folder, "%s", state_dir);
+  hash_of_self(image_hal.builtin_hash);
   rules_host_config_t config = {.hal = &hal, .target = &target, .trusted_keys = keys, .trusted_key_count = key_count};
   rules_host_t *host;
   int rc = rules_host_open(&config, &host);

@@ -6,6 +6,7 @@
 #include "bundle.h"
 #include "cbor.h"
 #include "mbedtls/sha256.h"
+#include "image.h"
 #include "rules_host.h"
 #include "runtime.h"
 #include "smp.h"
@@ -363,6 +364,11 @@ int rules_host_open(const rules_host_config_t *config, rules_host_t **out) {
       return RULES_ECONFIG;
     }
   }
+#if RULES_IMAGE_GROUP
+  /* MCUboot's part at boot: a tested image is swapped in, an unconfirmed one reverted. A failure here leaves
+   * the image state as it was; the rules start regardless. */
+  if (hal->image) (void)image_boot(hal);
+#endif
   rules_host_t *h = NULL;
   for (size_t i = 0; i < RULES_MAX_HOSTS && !h; i++) {
     if (!HOSTS[i].open) h = &HOSTS[i];

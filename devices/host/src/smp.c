@@ -7,6 +7,7 @@
 
 #include "bundle.h"
 #include "cbor.h"
+#include "image.h"
 
 void smp_server_init(smp_server_t *s, rules_host_t *host) {
   memset(s, 0, sizeof *s);
@@ -155,6 +156,245 @@ static void os_group(smp_server_t *s, const request_t *rq) {
   }
   send_rc(s, rq, SMP_RC_ENOTSUP, NULL);
 }
+
+/* ---- group 1: image management (mcumgr's img_mgmt, MCUboot's swap with revert) ------------------------- */
+
+#if RULES_IMAGE_GROUP
+static void put_image(cbor_writer_t *w, unsigned slot, const image_info_t *info, bool pending, bool confirmed, bool active,
+                      bool permanent) {
+  cbor_put_map(w, 9);
+  cbor_put_text(w, "image");
+  cbor_put_uint(w, 0);
+  cbor_put_text(w, "slot");
+  cbor_put_uint(w, slot);
+  cbor_put_text(w, "version");
+  cbor_put_text(w, info->version);
+  cbor_put_text(w, "hash");
+  cbor_put_bytes(w, info->hash, 32);
+  cbor_put_text(w, "bootable");
+  cbor_put_bool(w, true);
+  cbor_put_text(w, "pending");
+  cbor_put_bool(w, pending);
+  cbor_put_text(w, "confirmed");
+  cbor_put_bool(w, confirmed);
+  cbor_put_text(w, "active");
+  cbor_put_bool(w, active);
+  cbor_put_text(w, "permanent");
+  cbor_put_bool(w, permanent);
+}
+
+/* {images: [slot 0, slot 1 if it holds a whole image]} */
+static void send_images(smp_server_t *s, const request_t *rq, const rules_hal_t *hal, const image_state_t *st) {
+  image_info_t primary, secondary;
+  if (image_slot_info(hal, st, 0, &primary) || image_slot_info(hal, st, 1, &secondary)) {
+    send_rc(s, rq, SMP_RC_EUNKNOWN, "cannot read the image slots");
+    return;
+  }
+  cbor_writer_t w;
+  begin(s, &w);
+  cbor_put_map(&w, 1);
+  cbor_put_text(&w, "images");
+  cbor_put_array(&w, (primary.present ? 1u : 0u) + (secondary.present ? 1u : 0u));
+  bool unconfirmed = (st->flags & IMAGE_UNCONFIRMED) != 0;
+  if (primary.present) put_image(&w, 0, &primary, false, !unconfirmed, true, false);
+  /* After a test swap the secondary holds the image to revert to: MCUboot shows it as the confirmed one. */
+  if (secondary.present) {
+    put_image(&w, 1, &secondary, (st->flags & IMAGE_PENDING) != 0, unconfirmed, false, (st->flags & IMAGE_PERMANENT) != 0);
+  }
+  send(s, rq, &w);
+}
+
+static void image_state_write(smp_server_t *s, const request_t *rq, const rules_hal_t *hal, image_state_t *st) {
+  cbor_reader_t r;
+  bool confirm = false;
+  const uint8_t *hash = NULL;
+  size_t hash_len = 0;
+  if (find_key(rq, "confirm", &r) && !cbor_read_bool(&r, &confirm)) {
+    send_rc(s, rq, SMP_RC_EINVAL, "confirm must be true or false");
+    return;
+  }
+  if (find_key(rq, "hash", &r) && (!cbor_read_bytes(&r, &hash, &hash_len) || hash_len != 32)) {
+    send_rc(s, rq, SMP_RC_EINVAL, "hash must be 32 bytes");
+    return;
+  }
+  image_info_t primary, secondary;
+  if (image_slot_info(hal, st, 0, &primary) || image_slot_info(hal, st, 1, &secondary)) {
+    send_rc(s, rq, SMP_RC_EUNKNOWN, "cannot read the image slots");
+    return;
+  }
+  bool is_primary = hash && primary.present && memcmp(hash, primary.hash, 32) == 0;
+  bool is_secondary = hash && secondary.present && memcmp(hash, secondary.hash, 32) == 0;
+  if (!hash && !confirm) {
+    send_rc(s, rq, SMP_RC_EINVAL, "give the hash of the image to test, or confirm");
+    return;
+  }
+  if (!hash || is_primary) {
+    if (!confirm) {
+      send_rc(s, rq, SMP_RC_EINVAL, "that image runs already: confirm it instead");
+      return;
+    }
+    st->flags &= (uint8_t)~IMAGE_UNCONFIRMED; /* the running image stays */
+  } else if (is_secondary) {
+    if (st->flags & IMAGE_UNCONFIRMED) {
+      send_rc(s, rq, SMP_RC_EBADSTATE, "the board runs a test image: confirm it, or reset to go back, first");
+      return;
+    }
+    st->flags = (uint8_t)(IMAGE_PENDING | (confirm ? IMAGE_PERMANENT : 0));
+  } else {
+    send_rc(s, rq, SMP_RC_ENOENT, "no image in the slots has that hash");
+    return;
+  }
+  if (image_state_store(hal, st)) {
+    send_rc(s, rq, SMP_RC_EUNKNOWN, "storing the image state failed");
+    return;
+  }
+  send_images(s, rq, hal, st);
+}
+
+static void answer_image_off(smp_server_t *s, const request_t *rq, uint32_t off, bool last) {
+  cbor_writer_t w;
+  begin(s, &w);
+  cbor_put_map(&w, last ? 2 : 1);
+  cbor_put_text(&w, "off");
+  cbor_put_uint(&w, off);
+  if (last) {
+    cbor_put_text(&w, "match");
+    cbor_put_bool(&w, true);
+  }
+  send(s, rq, &w);
+}
+
+/* Drops a finished upload that must not boot: the secondary slot is emptied. */
+static void image_discard(smp_server_t *s, const rules_hal_t *hal, image_state_t *st) {
+  hal->image->bank_erase(hal->ctx, s->image_bank);
+  st->secondary = IMAGE_EMPTY;
+  image_state_store(hal, st);
+  s->image_len = 0;
+}
+
+static void image_upload(smp_server_t *s, const request_t *rq, const rules_hal_t *hal, image_state_t *st) {
+  cbor_reader_t r;
+  uint64_t off, len = 0, image = 0;
+  const uint8_t *data, *sha = NULL;
+  size_t data_len, sha_len = 0;
+  char why[96];
+  if (rq->op != SMP_OP_WRITE || !find_key(rq, "off", &r) || !cbor_read_uint(&r, &off) || !find_key(rq, "data", &r) ||
+      !cbor_read_bytes(&r, &data, &data_len)) {
+    send_rc(s, rq, SMP_RC_EINVAL, "upload needs {off, data}, and len and sha with off 0");
+    return;
+  }
+  if (find_key(rq, "image", &r) && (!cbor_read_uint(&r, &image) || image != 0)) {
+    send_rc(s, rq, SMP_RC_EINVAL, "this board has one image (image 0)");
+    return;
+  }
+  if (off == 0) {
+    if (!find_key(rq, "len", &r) || !cbor_read_uint(&r, &len) || len == 0 || !find_key(rq, "sha", &r) ||
+        !cbor_read_bytes(&r, &sha, &sha_len) || sha_len != 32) {
+      send_rc(s, rq, SMP_RC_EINVAL, "the first chunk (off 0) must give len and a 32-byte sha");
+      return;
+    }
+    if (s->image_len == len && memcmp(s->image_sha, sha, 32) == 0) { /* the client resumes: tell it where */
+      answer_image_off(s, rq, s->image_done ? s->image_len : s->image_off, s->image_done);
+      return;
+    }
+    if (len > hal->image->bank_bytes) {
+      snprintf(why, sizeof why, "the image has %lu bytes; the slot holds %lu", (unsigned long)len,
+               (unsigned long)hal->image->bank_bytes);
+      send_rc(s, rq, SMP_RC_ENOMEM, why);
+      return;
+    }
+    if (st->flags & IMAGE_UNCONFIRMED) {
+      send_rc(s, rq, SMP_RC_EBADSTATE, "the board runs a test image: confirm it, or reset to go back, first");
+      return;
+    }
+    const char *problem = image_header_problem(data, data_len, (uint32_t)len);
+    if (problem) {
+      send_rc(s, rq, SMP_RC_EINVAL, problem);
+      return;
+    }
+    /* A new upload: the secondary slot is emptied first, so a cut upload never looks like an image. */
+    s->image_len = 0;
+    s->image_bank = (uint8_t)image_upload_bank(st);
+    st->secondary = IMAGE_EMPTY;
+    st->flags &= (uint8_t)~(IMAGE_PENDING | IMAGE_PERMANENT);
+    if (image_state_store(hal, st) || hal->image->bank_erase(hal->ctx, s->image_bank)) {
+      send_rc(s, rq, SMP_RC_EUNKNOWN, "erasing the secondary slot failed");
+      return;
+    }
+    s->image_len = (uint32_t)len;
+    s->image_off = 0;
+    s->image_done = false;
+    memcpy(s->image_sha, sha, 32);
+  } else if (s->image_len > 0 && s->image_done) {
+    answer_image_off(s, rq, s->image_len, true); /* a repeated chunk of a finished upload */
+    return;
+  }
+  if (s->image_len == 0) {
+    send_rc(s, rq, SMP_RC_EBADSTATE, "no upload in progress: start with off 0");
+    return;
+  }
+  if (off != s->image_off) {
+    answer_image_off(s, rq, s->image_off, false); /* a repeated or early chunk */
+    return;
+  }
+  if (off + data_len > s->image_len) {
+    send_rc(s, rq, SMP_RC_EINVAL, "the chunk goes past len");
+    return;
+  }
+  if (data_len && hal->image->bank_write(hal->ctx, s->image_bank, (uint32_t)off, data, data_len)) {
+    send_rc(s, rq, SMP_RC_EUNKNOWN, "writing the secondary slot failed");
+    return;
+  }
+  s->image_off += (uint32_t)data_len;
+  if (s->image_off < s->image_len) {
+    answer_image_off(s, rq, s->image_off, false);
+    return;
+  }
+  /* The whole upload: it must be what the client announced, and an image MCUboot would boot. */
+  uint8_t digest[32];
+  if (image_bank_sha256(hal, s->image_bank, s->image_len, digest)) {
+    send_rc(s, rq, SMP_RC_EUNKNOWN, "reading the secondary slot failed");
+    return;
+  }
+  if (memcmp(digest, s->image_sha, 32) != 0) {
+    image_discard(s, hal, st);
+    send_rc(s, rq, SMP_RC_ECORRUPT, "the uploaded bytes do not have the SHA-256 the first chunk announced");
+    return;
+  }
+  image_state_t candidate = *st;
+  candidate.secondary = s->image_bank;
+  image_info_t info;
+  if (image_slot_info(hal, &candidate, 1, &info) || !info.present) {
+    image_discard(s, hal, st);
+    send_rc(s, rq, SMP_RC_ECORRUPT, "the image's SHA-256 TLV does not match its header and body");
+    return;
+  }
+  *st = candidate;
+  if (image_state_store(hal, st)) {
+    send_rc(s, rq, SMP_RC_EUNKNOWN, "storing the image state failed");
+    return;
+  }
+  s->image_done = true;
+  answer_image_off(s, rq, s->image_len, true);
+}
+
+static void image_group(smp_server_t *s, const request_t *rq) {
+  const rules_hal_t *hal = rules_host_hal(s->host);
+  if (!hal->image) {
+    send_rc(s, rq, SMP_RC_ENOTSUP, "this board has no image slots");
+    return;
+  }
+  image_state_t st;
+  if (image_state_load(hal, &st)) {
+    send_rc(s, rq, SMP_RC_EUNKNOWN, "cannot read the image state");
+    return;
+  }
+  if (rq->id == 0 && rq->op == SMP_OP_READ) send_images(s, rq, hal, &st);
+  else if (rq->id == 0) image_state_write(s, rq, hal, &st);
+  else if (rq->id == 1) image_upload(s, rq, hal, &st);
+  else send_rc(s, rq, SMP_RC_ENOTSUP, NULL);
+}
+#endif
 
 /* ---- group 64: rules ---------------------------------------------------------------------------------- */
 
@@ -455,6 +695,9 @@ void smp_server_handle(smp_server_t *s, const uint8_t *packet, size_t len) {
   }
   if (rq.group == SMP_GROUP_OS) os_group(s, &rq);
   else if (rq.group == SMP_GROUP_RULES) rules_group(s, &rq);
+#if RULES_IMAGE_GROUP
+  else if (rq.group == SMP_GROUP_IMAGE) image_group(s, &rq);
+#endif
   else send_rc(s, &rq, SMP_RC_ENOTSUP, NULL);
 }
 

@@ -1,5 +1,6 @@
 /* The SMP server: reads frames from the HAL's UART, parses SMP headers and CBOR payloads, and serves
- * group 0 (OS: echo, reset, mcumgr parameters) and group 64 (rules: install, list, remove, status). */
+ * group 0 (OS: echo, reset, mcumgr parameters), group 1 (image management, when built with RULES_IMAGE_GROUP)
+ * and group 64 (rules: install, list, remove, status). */
 #ifndef RULES_SMP_H
 #define RULES_SMP_H
 
@@ -17,6 +18,7 @@
 #define SMP_OP_WRITE_RSP 3
 
 #define SMP_GROUP_OS 0
+#define SMP_GROUP_IMAGE 1
 #define SMP_GROUP_RULES 64
 
 /* mcumgr's generic result codes (MGMT_ERR_*). */
@@ -28,6 +30,7 @@
 #define SMP_RC_EBADSTATE 6
 #define SMP_RC_EMSGSIZE 7
 #define SMP_RC_ENOTSUP 8
+#define SMP_RC_ECORRUPT 9
 
 typedef struct smp_server {
   rules_host_t *host;
@@ -43,6 +46,14 @@ typedef struct smp_server {
   uint8_t outcome[160];
   size_t outcome_len;
   bool reset_pending;
+#if RULES_IMAGE_GROUP
+  /* The firmware image being uploaded (group 1): written to the secondary bank as it comes, kept in RAM
+   * only as far as needed to resume (like mcumgr's img_mgmt). */
+  uint32_t image_len, image_off;
+  uint8_t image_sha[32];
+  uint8_t image_bank;
+  bool image_done; /* the last upload finished and matched: a repeated chunk gets {off: len} again */
+#endif
 } smp_server_t;
 
 void smp_server_init(smp_server_t *s, rules_host_t *host);
