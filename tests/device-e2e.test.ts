@@ -89,6 +89,17 @@ for (const kind of selectedBoardKinds()) {
       const removed = await rules(['device', 'remove', 'fan_control', '--port', board.port]);
       t.is(removed.code, 0, removed.stderr);
       t.deepEqual(await installed(board), []);
+
+      // The host firmware's image slots (SMP group 1): the virtual board serves them; the Cortex-M ports leave
+      // them to MCUboot and answer rc 8, which the CLI turns into advice.
+      const images = await rules(['device', 'images', '--port', board.port, '--json']);
+      if (kind.name.startsWith('virtual')) {
+        t.is(images.code, 0, images.stderr);
+        t.like(JSON.parse(images.stdout).images[0], { slot: 0, version: '0.1.0', active: true, confirmed: true });
+      } else {
+        t.is(images.code, 1);
+        t.like(JSON.parse(images.stdout), { ok: false, error: { kind: 'not_supported' } });
+      }
     });
   });
 
