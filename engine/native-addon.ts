@@ -6,6 +6,9 @@ import { fileURLToPath } from 'node:url';
 
 export const ADDON_RELATIVE_PATH = join('engine', 'native', 'build', 'Release', 'wasm3.node');
 
+/** The binding interface this engine speaks: RULES_BINDING_VERSION in engine/native/wasm3_node.c. */
+export const BINDING_VERSION = 2;
+
 /** The typed arrays of a TickFrame (engine/tick-frame.ts) that the binding reads, or keeps and shares. */
 export interface NativeFrame {
   inputs: Int32Array;
@@ -54,6 +57,8 @@ export interface NativeAddon {
    */
   tick(handle: unknown): void;
   wasm3Version: string;
+  /** RULES_BINDING_VERSION in engine/native/wasm3_node.c: which interface the binding was built with. */
+  bindingVersion: number;
   errorCodes: {
     invalidArgument: string; load: string; trap: string; closed: string; busy: string; global: string; internal: string;
   };
@@ -93,11 +98,18 @@ export function loadNativeAddon(): NativeAddon {
     throw new Wasm3Unavailable(`the wasm3 binding is not built (${path} is missing); ` +
       `run \`npm install\` or \`node scripts/build-wasm3.mjs\` in ${root}`);
   }
+  let loaded: NativeAddon;
   try {
-    addon = createRequire(import.meta.url)(path) as NativeAddon;
+    loaded = createRequire(import.meta.url)(path) as NativeAddon;
   } catch (e) {
     throw new Wasm3Unavailable(`the wasm3 binding at ${path} does not load (${(e as Error).message}); ` +
       `rebuild it with \`node scripts/build-wasm3.mjs --force\` in ${root}`);
   }
+  if (loaded.bindingVersion !== BINDING_VERSION) {
+    // Sources updated (a pull, a rebase) but the binding not rebuilt: it would fail on its first call.
+    throw new Wasm3Unavailable(`the wasm3 binding at ${path} was built from older sources (interface ` +
+      `${loaded.bindingVersion ?? 1}, this engine needs ${BINDING_VERSION}); rebuild it with \`node scripts/build-wasm3.mjs\` in ${root}`);
+  }
+  addon = loaded;
   return addon;
 }

@@ -37,6 +37,10 @@
 #define RULES_ERROR_TEXT_BYTES 512
 #endif
 
+/* The interface between this file and engine/native-addon.ts: raised whenever it changes, so that a binding built
+ * from older sources is refused with a clear message instead of failing on its first call. */
+#define RULES_BINDING_VERSION 2
+
 /* ---- error codes, set as err.code on everything this binding throws --------------------------------------- */
 
 #define ERR_INVALID_ARG "ERR_WASM3_INVALID_ARG"
@@ -792,10 +796,11 @@ NAPI_MODULE_INIT() {
       {"globalCount", NULL, NULL, Rule_globalCount, NULL, NULL, napi_enumerable, NULL},
       {"closed", NULL, NULL, Rule_closed, NULL, NULL, napi_enumerable, NULL},
   };
-  napi_value ruleClass, version, codes, tick;
+  napi_value ruleClass, version, codes, tick, interfaceVersion;
   if (napi_define_class(env, "Wasm3Rule", NAPI_AUTO_LENGTH, Rule_construct, NULL, sizeof methods / sizeof methods[0],
                         methods, &ruleClass) != napi_ok ||
       napi_create_string_utf8(env, M3_VERSION, NAPI_AUTO_LENGTH, &version) != napi_ok ||
+      napi_create_int32(env, RULES_BINDING_VERSION, &interfaceVersion) != napi_ok ||
       napi_create_function(env, "tick", NAPI_AUTO_LENGTH, Rule_tick, NULL, &tick) != napi_ok ||
       (codes = error_codes(env)) == NULL) {
     return NULL;
@@ -804,6 +809,7 @@ NAPI_MODULE_INIT() {
       {"Wasm3Rule", NULL, NULL, NULL, NULL, ruleClass, napi_enumerable, NULL},
       {"wasm3Version", NULL, NULL, NULL, NULL, version, napi_enumerable, NULL},
       {"tick", NULL, NULL, NULL, NULL, tick, napi_enumerable, NULL},
+      {"bindingVersion", NULL, NULL, NULL, NULL, interfaceVersion, napi_enumerable, NULL},
       {"errorCodes", NULL, NULL, NULL, NULL, codes, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof exported / sizeof exported[0], exported) != napi_ok) return NULL;
