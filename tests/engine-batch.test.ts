@@ -277,15 +277,18 @@ both('a NaN reading in a batch is reported as NaN, not as a non-number an earlie
   t.regex(trap?.message ?? '', /returned NaN for channel 0; it must return a number/);
 });
 
-both('a capability violation in a batch traps like in run()', (t, backend) => {
-  const bytes = sensorRule(3);
-  const rule = loadRuleOn(backend, bytes, { manifest: manifestFor(bytes, { capabilities: { sensor: [0] } }), target: rpi, io: recordingIo() });
-  const batch = rule.createBatch(1);
-  batch.setTick(0, 0, [], [1]);
-  const { completed, trap } = rule.runBatch(batch);
-  t.is(completed, 0);
-  t.true(trap?.hostError instanceof CapabilityViolation);
-  t.regex(trap?.message ?? '', /used sensor channel 3 through io\.sr, but its manifest does not declare it/);
+both('a capability violation in a batch traps like in run(), for small and large numbers alike', (t, backend) => {
+  // 3 is found through the binding's lookup table, 300 and -1 by its scan.
+  for (const channel of [3, 300, -1]) {
+    const bytes = sensorRule(channel);
+    const rule = loadRuleOn(backend, bytes, { manifest: manifestFor(bytes, { capabilities: { sensor: [0] } }), target: rpi, io: recordingIo() });
+    const batch = rule.createBatch(1);
+    batch.setTick(0, 0, [], [1]);
+    const { completed, trap } = rule.runBatch(batch);
+    t.is(completed, 0);
+    t.true(trap?.hostError instanceof CapabilityViolation);
+    t.regex(trap?.message ?? '', new RegExp(`used sensor channel ${channel} through io\\.sr, but its manifest does not declare it`));
+  }
 });
 
 both('runBatch refuses, running nothing, a batch of another layout, a bad count, a now that is not finite, and reentry', (t, backend) => {

@@ -33,6 +33,10 @@
 #define RULES_MAX_IO 1024 /* declared pins or channels of each kind; profiles have far fewer */
 #endif
 
+#ifndef RULES_IO_LOOKUP
+#define RULES_IO_LOOKUP 128 /* pins and channels below this are found through a table, others by a scan */
+#endif
+
 #ifndef RULES_ERROR_TEXT_BYTES
 #define RULES_ERROR_TEXT_BYTES 512
 #endif
@@ -96,6 +100,8 @@ typedef struct Frame {
   double *saturations;
   int32_t *control; /* [0]: now, set by JS before the tick; [1]: what `run` returned; [2]: a batch's negative results */
   uint64_t *countedAt; /* per channel, the serial of the tick whose saturation was last counted (no clearing per tick) */
+  /* Index in inputs/outputs/channels by pin or channel number (-1: not declared), for numbers below RULES_IO_LOOKUP. */
+  int16_t inputAt[RULES_IO_LOOKUP], outputAt[RULES_IO_LOOKUP], channelAt[RULES_IO_LOOKUP];
   napi_ref shared[4];
 } Frame;
 
@@ -163,12 +169,21 @@ static void finalize_rule(napi_env env, void *data, void *hint) {
 
 static int32_t slot_i32(const uint64_t *slot) { return *(const int32_t *)slot; }
 
-/* Declared lists are short (a rule uses a few pins), so a scan beats any index. */
-static int32_t index_of(const int32_t *list, uint32_t count, int32_t value) {
+/* Where `value` is in a declared list: through its table when small (every profile's pins and channels are), else
+ * by a scan; -1 when it is not declared. */
+static inline int32_t index_of(const int16_t *table, const int32_t *list, uint32_t count, int32_t value) {
+  if ((uint32_t)value < RULES_IO_LOOKUP) return table[value];
   for (uint32_t i = 0; i < count; i++) {
     if (list[i] == value) return (int32_t)i;
   }
   return -1;
+}
+
+static void fill_lookup(int16_t *table, const int32_t *list, uint32_t count) {
+  for (uint32_t v = 0; v < RULES_IO_LOOKUP; v++) table[v] = -1;
+  for (uint32_t i = count; i-- > 0;) { /* backwards, so the first of duplicates wins, as in the scan */
+    if ((uint32_t)list[i] < RULES_IO_LOOKUP) table[list[i]] = (int16_t)i;
+  }
 }
 
 static const void *host_trap(Rule *rule, HostTrap why, int32_t value) {
@@ -182,7 +197,7 @@ static const void *io_gr(IM3Runtime runtime, IM3ImportContext ctx, uint64_t *sp,
   (void)runtime, (void)mem;
   Rule *rule = ctx->userdata;
   int32_t pin = slot_i32(&sp[1]);
-  int32_t i = index_of(rule->frame.inputs, rule->frame.numInputs, pin);
+  int32_t i = index_of(rule->frame.inputAt, rule->frame.inputs, rule->frame.numInputs, pin);
   if (i < 0) return host_trap(rule, HOST_TRAP_GR_UNDECLARED, pin);
   double level = rule->in[i];
   *(int32_t *)&sp[0] = level != 0 && level == level; /* as JS truthiness: NaN reads as 0 */
@@ -193,7 +208,7 @@ static const void *io_gw(IM3Runtime runtime, IM3ImportContext ctx, uint64_t *sp,
   (void)runtime, (void)mem;
   Rule *rule = ctx->userdata;
   int32_t pin = slot_i32(&sp[0]);
-  int32_t k = index_of(rule->frame.outputs, rule->frame.numOutputs, pin);
+  int32_t k = index_of(rule->frame.outputAt, rule->frame.outputs, rule->frame.numOutputs, pin);
   if (k < 0) return host_trap(rule, HOST_TRAP_GW_UNDECLARED, pin);
   rule->out[k] = slot_i32(&sp[1]) != 0; /* buffered: applied by JS when run returns, or recorded by a batch */
   return m3Err_none;
@@ -205,9 +220,14 @@ static const void *io_sr(IM3Runtime runtime, IM3ImportContext ctx, uint64_t *sp,
   Rule *rule = ctx->userdata;
   Frame *frame = &rule->frame;
   int32_t channel = slot_i32(&sp[1]);
-  int32_t k = index_of(frame->channels, frame->numChannels, channel);
+  int32_t k = index_of(frame->channelAt, frame->channels, frame->numChannels, channel);
   if (k < 0) return host_trap(rule, HOST_TRAP_SR_UNDECLARED, channel);
   double reading = rule->in[frame->numInputs + (uint32_t)k];
+  /* Within the (integer) range, truncating cannot leave it: the common case, without the NaN and range work. */
+  if (reading >= frame->min[k] && reading <= frame->max[k]) {
+    *(int32_t *)&sp[0] = (int32_t)reading;
+    return m3Err_none;
+  }
   if (isnan(reading)) return host_trap(rule, HOST_TRAP_SR_NOT_A_NUMBER, k);
   double value = trunc(reading);
   if (value < frame->min[k] || value > frame->max[k]) {
@@ -412,6 +432,9 @@ static bool read_frame(napi_env env, napi_value object, Frame *frame) {
   memcpy(frame->channels, channels, nCh * sizeof(int32_t));
   memcpy(frame->min, min, nCh * sizeof(double));
   memcpy(frame->max, max, nCh * sizeof(double));
+  fill_lookup(frame->inputAt, frame->inputs, (uint32_t)nIn);
+  fill_lookup(frame->outputAt, frame->outputs, (uint32_t)nOut);
+  fill_lookup(frame->channelAt, frame->channels, (uint32_t)nCh);
 
   napi_value shared[4];
   void *control;
