@@ -3,24 +3,7 @@
 // exit code: 0 ok, 1 rule or device errors, 2 usage or environment errors.
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { boardCommand } from './commands/board.js';
-import { buildCommand } from './commands/build.js';
-import { checkCommand } from './commands/check.js';
-import { inspectCommand } from './commands/inspect.js';
-import { targetsCommand } from './commands/targets.js';
-import { testCommand } from './commands/test.js';
-import { runCommand } from './commands/run.js';
-import { keygenCommand } from './commands/keygen.js';
-import { bundleCommand } from './commands/bundle.js';
-import { flashCommand } from './commands/flash.js';
-import { deviceCommand } from './commands/device.js';
-import { portsCommand } from './commands/ports.js';
-import { verifyCommand } from './commands/verify.js';
-import { agentCommand } from './commands/agent.js';
-import { pushCommand } from './commands/push.js';
-import { statusCommand } from './commands/status.js';
-import { demoCommand } from './commands/demo.js';
-import { compilerVersion } from '../compiler/index.js';
+import { compilerVersion } from '../contract/manifest.js';
 
 import { colorWanted, DEFAULT_MAX_ERRORS, output } from './output.js';
 import { escapeUnprintable } from './format.js';
@@ -31,13 +14,52 @@ export const EXIT_OK = 0;
 export const EXIT_RULE_ERRORS = 1;
 export const EXIT_USAGE = 2;
 
-/** Every command, in the order `rules --help` lists them. A new command adds one line here. */
-const COMMANDS: ((setExit: SetExit) => CommandModule<any, any>)[] = [
-  buildCommand, checkCommand, testCommand, runCommand, inspectCommand, targetsCommand, verifyCommand,
-  keygenCommand, bundleCommand, flashCommand, deviceCommand, portsCommand, boardCommand,
-  agentCommand, pushCommand, statusCommand, demoCommand,
+type CommandFactory = (setExit: SetExit) => CommandModule<any, any>;
+
+/**
+ * Every command, in the order `rules --help` lists them, and how to load the file that wires it. A new
+ * command adds one line here. A run loads only the command it names (see commandsToLoad): most of
+ * `rules flash`'s start-up was loading every other command's libraries.
+ */
+const COMMANDS: [name: string, load: () => Promise<CommandFactory>][] = [
+  ['build', async () => (await import('./commands/build.js')).buildCommand],
+  ['check', async () => (await import('./commands/check.js')).checkCommand],
+  ['test', async () => (await import('./commands/test.js')).testCommand],
+  ['run', async () => (await import('./commands/run.js')).runCommand],
+  ['inspect', async () => (await import('./commands/inspect.js')).inspectCommand],
+  ['targets', async () => (await import('./commands/targets.js')).targetsCommand],
+  ['verify', async () => (await import('./commands/verify.js')).verifyCommand],
+  ['keygen', async () => (await import('./commands/keygen.js')).keygenCommand],
+  ['bundle', async () => (await import('./commands/bundle.js')).bundleCommand],
+  ['flash', async () => (await import('./commands/flash.js')).flashCommand],
+  ['device', async () => (await import('./commands/device.js')).deviceCommand],
+  ['ports', async () => (await import('./commands/ports.js')).portsCommand],
+  ['board', async () => (await import('./commands/board.js')).boardCommand],
+  ['agent', async () => (await import('./commands/agent.js')).agentCommand],
+  ['push', async () => (await import('./commands/push.js')).pushCommand],
+  ['status', async () => (await import('./commands/status.js')).statusCommand],
+  ['demo', async () => (await import('./commands/demo.js')).demoCommand],
 ];
 
+/**
+ * The commands this run needs: only the one named when nothing before it could change how yargs reads
+ * the arguments (just --color and --max-errors N), otherwise all of them (--help, completion, no
+ * command, an unknown one), so that help, errors and strict parsing stay exactly what they are with
+ * every command registered.
+ */
+function commandsToLoad(argv: string[], names: string[]): string[] {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--color' || arg === '--no-color') {
+      if (argv[i + 1] === 'true' || argv[i + 1] === 'false') i++;
+      continue;
+    }
+    if (arg === '--max-errors') { i++; continue; }
+    if (/^--(no-)?color=|^--max-errors=/.test(arg)) continue;
+    return names.includes(arg) && !argv.includes('--get-yargs-completions') ? [arg] : names;
+  }
+  return names;
+}
 class UsageFailure extends Error {}
 
 /** An option given twice (`-t stm32 -t rpi`) arrives as an array: refused unless the option is a list. */
@@ -56,7 +78,9 @@ async function main(argv: string[]): Promise<number> {
   let parser = yargs(argv)
     .scriptName('rules')
     .usage('$0 <command> [options]\n\nCompile IoT rules to WebAssembly, check them against a device target, and run them on wasm3.');
-  for (const command of COMMANDS) parser = parser.command(command(setExit));
+  const wanted = commandsToLoad(argv, COMMANDS.map(([name]) => name));
+  const factories = await Promise.all(COMMANDS.filter(([name]) => wanted.includes(name)).map(([, load]) => load()));
+  for (const command of factories) parser = parser.command(command(setExit));
   parser = parser
     .completion('completion', 'print a shell completion script (bash, zsh): rules completion >> ~/.bashrc')
     .option('color', { type: 'boolean', describe: 'colour the output (default: on a terminal, unless NO_COLOR is set)' })
@@ -72,7 +96,7 @@ async function main(argv: string[]): Promise<number> {
       output.maxErrors = max;
       output.color = colorWanted(args.color as boolean | undefined);
     }, true)
-    .demandCommand(1, `name a command: ${COMMANDS.map((c) => String(c(setExit).command).split(' ')[0]).join(', ')}`)
+    .demandCommand(1, `name a command: ${COMMANDS.map(([name]) => name).join(', ')}`)
     .strict()
     .help()
     .alias('h', 'help')

@@ -1,20 +1,18 @@
 // The compiler's front door: source text and a target in, diagnostics and (when there are no
 // errors) a size-checked artifact with its manifest out. Phases run in order, sharing one collector.
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Diagnostics, SourceMap, type Diagnostic } from './diagnostics.js';
 import { lex } from './lexer.js';
 import { parse } from './parser.js';
 import { check, type CheckedRule } from './checker.js';
 import { generate, type StateSlot } from './codegen.js';
 import { loadTarget, targetNames, type TargetProfile } from '../contract/targets.js';
-import { COMPILER_NAME, type Manifest } from '../contract/manifest.js';
+import { COMPILER_NAME, compilerVersion, type Manifest } from '../contract/manifest.js';
 import { ABI_VERSION, sha256Hex } from '../contract/abi.js';
 import { parseWasmModule } from '../contract/wasm-module.js';
 import { allExpressions, allStatements, ownExpressions, type Program, type Stmt } from './ast.js';
 
 export { wasmToText } from './codegen.js';
+export { compilerVersion } from '../contract/manifest.js';
 
 export interface CompileOptions {
   target: string | TargetProfile;
@@ -38,22 +36,6 @@ export interface CompileResult {
   program?: Program;
   rule?: CheckedRule;
   artifact?: Artifact;
-}
-
-let cachedVersion: string | null = null;
-
-/** The compiler's version, from package.json: part of every manifest. */
-export function compilerVersion(): string {
-  if (cachedVersion) return cachedVersion;
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 4; i++) {
-    try {
-      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
-      if (pkg.name === 'rules') return (cachedVersion = String(pkg.version));
-    } catch { /* keep looking upward */ }
-    dir = dirname(dir);
-  }
-  return (cachedVersion = '0.0.0');
 }
 
 /** The targets a rule's `targets` line names, or null when it has none (it is meant for any target). */

@@ -1,9 +1,29 @@
 // The manifest that travels next to every artifact (device-abi.md): what a host needs to
 // validate, schedule and report a rule. Key order is fixed so manifests are byte-reproducible.
 
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { ImportName } from './abi.js';
 
 export const COMPILER_NAME = 'rules';
+
+let cachedVersion: string | null = null;
+
+/** The compiler's version, from package.json: part of every manifest (and what `rules --version` prints). */
+export function compilerVersion(): string {
+  if (cachedVersion) return cachedVersion;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+      if (pkg.name === 'rules') return (cachedVersion = String(pkg.version));
+    } catch { /* keep looking upward */ }
+    dir = dirname(dir);
+  }
+  return (cachedVersion = '0.0.0');
+}
+
 
 export interface Capabilities {
   sensor: number[];

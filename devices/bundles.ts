@@ -2,7 +2,7 @@
 // manifest next to it, or an existing .bundle file. Used by `rules bundle` and `rules flash`.
 import { existsSync, readFileSync } from 'node:fs';
 import type { KeyObject } from 'node:crypto';
-import { compile, type CompileResult } from '../compiler/index.js';
+import type { CompileResult } from '../compiler/index.js';
 import { decodeBundle, encodeBundle, parsePrivateKeyPem, parsePublicKeyText, BundleError } from '../contract/bundle.js';
 import type { Manifest } from '../contract/manifest.js';
 
@@ -73,6 +73,8 @@ export async function makeBundle(path: string, options: MakeOptions): Promise<Ma
   if (!options.key) throw new BundleInputError('signing needs a private key: pass --key FILE (make one with `rules keygen`)');
   if (path.endsWith('.wasm')) return fromArtifact(path, bytes, options.key, options);
   if (!options.target) throw new BundleInputError(`building ${path} needs a target: pass --target`);
+  // The compiler is loaded only for a source: flashing a ready bundle or artifact does without it.
+  const { compile } = await import('../compiler/index.js');
   const result = await compile(new TextDecoder().decode(bytes), { target: options.target, file: path, ruleVersion: options.version ?? 1 });
   if (!result.artifact) throw new BundleInputError(`${path} does not build for ${options.target}`, result);
   const manifest = result.artifact.manifest;

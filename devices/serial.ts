@@ -1,8 +1,10 @@
 // Serial ports for SMP: opening one with errors a user can act on, listing them with likely boards
 // marked by USB vendor id, and an SMP client over an open port.
-import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { SerialPort } from 'serialport';
+// serialport's own SerialPort class (its stream on the platform's binding), without the index that also
+// loads its ten parsers and mock: `rules flash` starts noticeably faster.
+import { SerialPort } from 'serialport/dist/serialport.js';
 import { SmpClient, streamTransport, type ClientOptions } from './smp/protocol.js';
 
 export class PortError extends Error {
@@ -100,8 +102,12 @@ function onPath(command: string): boolean {
 /** Opens a serial port, turning the usual failures into messages a user can act on. */
 export function openPort(path: string, baudRate: number): Promise<SerialPort> {
   return new Promise((resolve, reject) => {
-    if (!existsSync(path)) {
-      reject(new PortError('missing', path, `no serial port ${path}: is the board plugged in? \`rules ports\` lists the ports`));
+    try {
+      statSync(path);
+    } catch (e) {
+      reject((e as NodeJS.ErrnoException).code === 'EACCES'
+        ? new PortError('permission', path, `no permission to open ${path}: a folder on the way to it is closed to you`)
+        : new PortError('missing', path, `no serial port ${path}: is the board plugged in? \`rules ports\` lists the ports`));
       return;
     }
     const port = new SerialPort({ path, baudRate, autoOpen: false, lock: true });
@@ -109,9 +115,10 @@ export function openPort(path: string, baudRate: number): Promise<SerialPort> {
       if (!error) return resolve(port);
       const text = error.message;
       if (/lock|busy|EBUSY|EAGAIN|Resource temporarily unavailable/i.test(text)) {
-        reject(new PortError('busy', path, `${path} is in use by another program (a serial monitor, another rules?): close it and try again`));
+        const holder = lockHolder(path);
+        reject(new PortError('busy', path, `${path} is in use by another program (${holder ?? 'a serial monitor, another rules?'}): close it and try again`));
       } else if (/EACCES|permission denied/i.test(text)) {
-        reject(new PortError('permission', path, `no permission to open ${path}: add yourself to its group (on Linux usually \`dialout\`), then log in again`));
+        reject(new PortError('permission', path, `no permission to open ${path}: ${accessHint(path)}`));
       } else if (/ENOENT|No such file/i.test(text)) {
         reject(new PortError('missing', path, `no serial port ${path}: is the board plugged in? \`rules ports\` lists the ports`));
       } else {
@@ -119,6 +126,53 @@ export function openPort(path: string, baudRate: number): Promise<SerialPort> {
       }
     });
   });
+}
+
+/**
+ * The program holding the lock on a port, as `picocom, pid 1234`: serial tools (node-serialport,
+ * picocom, flock) take a flock(2) lock, which Linux lists in /proc/locks by device and inode. Null
+ * elsewhere or when nobody is listed.
+ */
+export function lockHolder(path: string): string | null {
+  try {
+    const st = statSync(path, { bigint: true });
+    // /proc/locks names the file system's device as major:minor in hex, then the inode.
+    const major = Number(((st.dev >> 8n) & 0xfffn) | ((st.dev >> 32n) & ~0xfffn));
+    const minor = Number((st.dev & 0xffn) | ((st.dev >> 12n) & ~0xffn));
+    for (const line of readFileSync('/proc/locks', 'utf8').split('\n')) {
+      const fields = line.trim().split(/\s+/);
+      const at = fields.indexOf('->') >= 0 ? 1 : 0; // a blocked waiter: "1: -> FLOCK ..."
+      const [maj, min, ino] = (fields[5 + at] ?? '').split(':');
+      if (ino === undefined || BigInt(ino) !== st.ino || parseInt(maj, 16) !== major || parseInt(min, 16) !== minor) continue;
+      const pid = fields[4 + at];
+      let name = '';
+      try { name = readFileSync(`/proc/${pid}/comm`, 'utf8').trim(); } catch { /* gone, or not ours to read */ }
+      return name ? `${name}, pid ${pid}` : `pid ${pid}`;
+    }
+  } catch { /* no /proc/locks: not Linux */ }
+  return null;
+}
+
+/** What to do about a port one may not open: join the group that may, when its group may. */
+function accessHint(path: string): string {
+  try {
+    const st = statSync(path);
+    const group = (st.mode & 0o060) === 0o060 && st.gid !== 0 ? accountName('/etc/group', st.gid) : null;
+    if (group) return `it belongs to the group ${group}: add yourself to it (\`sudo usermod -aG ${group} $USER\`), then log in again`;
+    return `it is mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}, owned by ${accountName('/etc/passwd', st.uid) ?? `uid ${st.uid}`}: ` +
+      'ask for access (on Linux usually the `dialout` group or a udev rule)';
+  } catch {
+    return 'add yourself to its group (on Linux usually `dialout`), then log in again';
+  }
+}
+
+/** The name of a user or group id in /etc/passwd or /etc/group, or null. */
+function accountName(file: string, id: number): string | null {
+  try {
+    return readFileSync(file, 'utf8').split('\n').map((l) => l.split(':')).find((f) => f[2] === String(id))?.[0] ?? null;
+  } catch {
+    return null;
+  }
 }
 
 export interface Connection {

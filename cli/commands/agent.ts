@@ -2,11 +2,11 @@
 // the gateway host. Runs until SIGINT or SIGTERM; prints installs, failures and (simulated) GPIO changes.
 import type { CommandModule } from 'yargs';
 import { loadTarget } from '../../contract/targets.js';
-import { compilerVersion } from '../../compiler/index.js';
+import { compilerVersion } from '../../contract/manifest.js';
 import { GatewayAgent } from '../../devices/gateway/agent.js';
 import { AgentConfigError, defaultStateDir, parseAssignments, readTrustedKeys } from '../../devices/gateway/options.js';
 import { SimulatedGatewayBoard } from '../../devices/gateway/sim-board.js';
-import { SerialBoardRelay } from '../../devices/gateway/serial-relay.js';
+import type { SerialBoardRelay } from '../../devices/gateway/serial-relay.js';
 import { GpioToolError, LinuxGpioBoard } from '../../devices/gateway/linux-gpio.js';
 import { BrokerError } from '../../devices/mqtt/session.js';
 import { isValidDeviceId } from '../../devices/mqtt/topics.js';
@@ -47,6 +47,8 @@ export function agentCommand(setExit: SetExit): CommandModule<object, AgentArgs>
       if (args.serial !== undefined) {
         if (Array.isArray(args.serial)) throw new UsageError('--serial was given more than once');
         try {
+          // Loaded only for a board behind the gateway: an agent without one needs no serial library.
+          const { SerialBoardRelay } = await import('../../devices/gateway/serial-relay.js');
           relay = await SerialBoardRelay.open(args.serial, args.baud);
         } catch (e) {
           process.stderr.write(`rules: cannot reach the board on ${args.serial}: ${(e as Error).message}\n`);
