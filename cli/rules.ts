@@ -1,18 +1,24 @@
 #!/usr/bin/env node
 // The `rules` command line: yargs wiring only. Each command lives in cli/commands/ and returns an
 // exit code: 0 ok, 1 rule or device errors, 2 usage or environment errors.
-import yargs from 'yargs';
-import { hideBin } from 'yargs/helpers';
 import { compilerVersion } from '../contract/manifest.js';
-
 import { colorWanted, DEFAULT_MAX_ERRORS, output } from './output.js';
 import { escapeUnprintable } from './format.js';
 import type { SetExit } from './commands/shared.js';
-import type { CommandModule } from 'yargs';
+import { createRequire } from 'node:module';
+import type { Argv, CommandModule } from 'yargs';
 
 export const EXIT_OK = 0;
 export const EXIT_RULE_ERRORS = 1;
 export const EXIT_USAGE = 2;
+
+/**
+ * yargs from its CommonJS build, one file: its ES module build is some forty modules, and loading them
+ * was the largest part of a command's start-up (bench/flash.ts).
+ */
+function loadYargs(): (args: string[]) => Argv {
+  return createRequire(import.meta.url)('yargs/yargs');
+}
 
 type CommandFactory = (setExit: SetExit) => CommandModule<any, any>;
 
@@ -45,9 +51,10 @@ const COMMANDS: [name: string, load: () => Promise<CommandFactory>][] = [
  * The commands this run needs: only the one named when nothing before it could change how yargs reads
  * the arguments (just --color and --max-errors N), otherwise all of them (--help, completion, no
  * command, an unknown one), so that help, errors and strict parsing stay exactly what they are with
- * every command registered.
+ * every command registered. `rules --version` alone needs none.
  */
 function commandsToLoad(argv: string[], names: string[]): string[] {
+  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) return [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--color' || arg === '--no-color') {
@@ -60,6 +67,15 @@ function commandsToLoad(argv: string[], names: string[]): string[] {
   }
   return names;
 }
+/**
+ * Whether the arguments may ask for help (--help, -h in a cluster, a last word `help`), erring towards yes.
+ * yargs lays out a command's help on every run, after starting its handler, in case the handler shows
+ * it; unwrapped, that costs a fraction. Help is only ever shown when asked for (failures print one line).
+ */
+function mayAskForHelp(argv: string[]): boolean {
+  return argv.some((arg) => arg === 'help' || arg.startsWith('--help') || /^-[^-]*h/.test(arg));
+}
+
 class UsageFailure extends Error {}
 
 /** An option given twice (`-t stm32 -t rpi`) arrives as an array: refused unless the option is a list. */
@@ -75,11 +91,14 @@ function repeatedOption(argv: Record<string, unknown>, lists: Set<string>, boole
 async function main(argv: string[]): Promise<number> {
   let exitCode = EXIT_OK;
   const setExit = (code: number) => { exitCode = code; };
+  const wanted = commandsToLoad(argv, COMMANDS.map(([name]) => name));
+  // The command's files are read while yargs loads.
+  const loading = Promise.all(COMMANDS.filter(([name]) => wanted.includes(name)).map(([, load]) => load()));
+  const yargs = loadYargs();
+  const factories = await loading;
   let parser = yargs(argv)
     .scriptName('rules')
     .usage('$0 <command> [options]\n\nCompile IoT rules to WebAssembly, check them against a device target, and run them on wasm3.');
-  const wanted = commandsToLoad(argv, COMMANDS.map(([name]) => name));
-  const factories = await Promise.all(COMMANDS.filter(([name]) => wanted.includes(name)).map(([, load]) => load()));
   for (const command of factories) parser = parser.command(command(setExit));
   parser = parser
     .completion('completion', 'print a shell completion script (bash, zsh): rules completion >> ~/.bashrc')
@@ -102,7 +121,7 @@ async function main(argv: string[]): Promise<number> {
     .alias('h', 'help')
     .version(compilerVersion())
     .alias('v', 'version')
-    .wrap(Math.min(100, process.stdout.columns ?? 100))
+    .wrap(mayAskForHelp(argv) ? Math.min(100, process.stdout.columns ?? 100) : null)
     .exitProcess(false)
     .fail((message, error) => {
       // A message means yargs refused the options (or a check said why); an error alone is a bug.
@@ -127,7 +146,8 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   throw e;
 });
 
-main(hideBin(process.argv)).then(
+// The arguments after `node rules.js` (yargs' hideBin, without loading yargs before the command's files).
+main(process.argv.slice(2)).then(
   (code) => { process.exitCode = code; },
   (error: unknown) => {
     // A bug in rules itself: one line, and the stack only when asked for (RULES_DEBUG=1).

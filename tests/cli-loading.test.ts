@@ -17,7 +17,9 @@ const trustedPub = join(vectorsDir, 'trusted.pub');
 const allCommands = readdirSync(join(repoRoot, 'cli', 'commands')).filter((f) => f.endsWith('.ts')).map((f) => `dist/cli/commands/${f.replace(/\.ts$/, '.js')}`);
 
 /** The heavy parts a serial command must not load: the compiler's back end, MQTT, the broker, the wasm3 engine. */
-function assertLean(t: { true(v: boolean, m?: string): void; false(v: boolean, m?: string): void }, run: LoadedRun, what: string, options: { compiler: boolean }): void {
+type Checks = { true(v: boolean, m?: string): void; false(v: boolean, m?: string): void };
+
+function assertLean(t: Checks, run: LoadedRun, what: string, options: { compiler: boolean }): void {
   const packages = packagesOf(run.modules);
   for (const heavy of ['binaryen', 'mqtt', 'aedes']) if (!options.compiler || heavy !== 'binaryen') t.false(packages.has(heavy), `${what} loaded ${heavy}`);
   t.false(run.modules.some((m) => m.startsWith('dist/engine/') || m.endsWith('wasm3.node')), `${what} loaded the wasm3 engine`);
@@ -25,10 +27,13 @@ function assertLean(t: { true(v: boolean, m?: string): void; false(v: boolean, m
 }
 
 /** Proof that the log sees ES modules, CommonJS modules and native addons, so an absence above means something. */
-function assertSerialStackSeen(t: { true(v: boolean, m?: string): void }, run: LoadedRun, what: string): void {
+function assertSerialStackSeen(t: Checks, run: LoadedRun, what: string): void {
   const packages = packagesOf(run.modules);
   for (const needed of ['yargs', 'serialport', '@serialport/bindings-cpp', 'cborg']) t.true(packages.has(needed), `${what} should load ${needed}; the log has ${[...packages].join(', ')}`);
   t.true(run.modules.some((m) => m.endsWith('.node')), `${what}: the serial binding's native addon is in the log`);
+  // yargs' one-file CommonJS build, not its forty ES modules (cli/rules.ts, loadYargs).
+  t.true(run.modules.includes('node_modules/yargs/build/index.cjs'), `${what} loads yargs' CommonJS build`);
+  t.false(run.modules.some((m) => m.startsWith('node_modules/yargs/build/lib/')), `${what} loaded yargs' ES modules`);
 }
 
 function commandModules(run: LoadedRun): string[] {
@@ -80,6 +85,10 @@ test('rules agent loads mqtt and the engine, but neither binaryen nor aedes, and
 });
 
 test('a named command loads only its own file; --help, completion and unknown commands load them all', async (t) => {
+  const version = await runLogged(['--version']);
+  t.is(version.code, 0, version.stderr);
+  t.regex(version.stdout, /^\d+\.\d+\.\d+\n$/);
+  t.deepEqual(commandModules(version), [], 'rules --version loads no command');
   const targets = await runLogged(['--max-errors', '3', '--no-color', 'targets']);
   t.is(targets.code, 0, targets.stderr);
   t.deepEqual(commandModules(targets), ['dist/cli/commands/shared.js', 'dist/cli/commands/targets.js']);
