@@ -47,6 +47,13 @@ export async function flashBench(root: string, cli: string, runs = 5): Promise<s
       cliRow.wireIn = j.wire.in;
     }
     rows.push(cliRow);
+    // The floor under any command: Node starting and exiting, spawned the same way.
+    const nodeMs: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const started = performance.now();
+      await new Promise((resolve) => spawn(process.execPath, ['-e', '0'], { stdio: 'ignore' }).on('exit', resolve));
+      nodeMs.push(performance.now() - started);
+    }
     // The library alone, port already open: the protocol's own cost.
     const libRow = { label: 'install() on an open port (upload, verify, store, start)', bundle: 0, wireOut: 0, wireIn: 0, ms: [] as number[] };
     const conn = await connect(link);
@@ -85,7 +92,7 @@ export async function flashBench(root: string, cli: string, runs = 5): Promise<s
       lines.push(`| ${r.label} | ${r.bundle} B | ${r.wireOut} B | ${r.wireIn} B | ${atBaud.toFixed(0)} ms | ${m.toFixed(0)} ms | ${(m / atBaud).toFixed(2)}x |`);
     }
     const r0 = rows[1];
-    lines.push('', `Framing overhead: ${r0.wireOut} B on the wire for a ${r0.bundle} B bundle (${(r0.wireOut / r0.bundle).toFixed(2)}x: base64, SMP headers, CBOR keys, CRC, newlines). The whole command's extra time is Node starting and loading the CLI.`, '');
+    lines.push('', `Framing overhead: ${r0.wireOut} B on the wire for a ${r0.bundle} B bundle (${(r0.wireOut / r0.bundle).toFixed(2)}x: base64, SMP headers, CBOR keys, CRC, newlines). The whole command's extra time is Node starting and loading the CLI; Node alone (\`node -e 0\`, spawned the same way) takes ${median(nodeMs).toFixed(0)} ms here.`, '');
     return lines.join('\n');
   } finally {
     board.kill('SIGTERM');
