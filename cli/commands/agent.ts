@@ -92,12 +92,14 @@ export function agentCommand(setExit: SetExit): CommandModule<object, AgentArgs>
         }
         throw e;
       }
-      emit({ event: 'started', id: args.id, target: target.name, rules: agent.rules().map((r) => r.name) },
-        `agent ${args.id} (${target.name}) connected to ${args.broker}; running ${agent.rules().length} rule(s)`);
-      await new Promise<void>((resolve) => {
+      // Listening before saying "started": a supervisor may stop the agent the moment it reads that line.
+      const stopped = new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
       });
+      emit({ event: 'started', id: args.id, target: target.name, rules: agent.rules().map((r) => r.name) },
+        `agent ${args.id} (${target.name}) connected to ${args.broker}; running ${agent.rules().length} rule(s)`);
+      await stopped;
       await agent.stop();
       emit({ event: 'stopped', id: args.id }, `agent ${args.id} stopped`);
       return 0;
