@@ -19,7 +19,7 @@ import { vectorsDir } from './support/bundle-vectors.js';
 
 const rules = rulesAsync;
 
-interface FirmwareBoard { link: string; state: string; output: () => string; relay: Relay; stop(): Promise<void> }
+interface FirmwareBoard { link: string; state: string; output: () => string; relay: Relay; stop(): Promise<void>; kill(): Promise<void> }
 
 /** The virtual board with its state folder, behind the relay (a real pty pair, as a USB serial adapter). */
 async function startBoard(state = mkdtempSync(join(tmpdir(), 'rules-fw-state-'))): Promise<FirmwareBoard> {
@@ -32,7 +32,13 @@ async function startBoard(state = mkdtempSync(join(tmpdir(), 'rules-fw-state-'))
   child.stderr!.on('data', (d) => { output += d; });
   await waitFor(() => /serial on/.test(output) || child.exitCode !== null, 5000, 'the virtual board');
   const relay = await startRelay(link);
-  return { link, state, output: () => output, relay, stop: async () => { await relay.stop(); await stopChild(child); } };
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    link, state, output: () => output, relay,
+    stop: async () => { await relay.stop(); await stopChild(child); },
+    // Power lost: no clean-up, no last write.
+    kill: async () => { child.kill('SIGKILL'); await exited; await relay.stop(); },
+  };
 }
 
 function imageFile(version: [number, number, number], bodySize = 6000): { path: string; bytes: Buffer; hash: string } {
@@ -116,6 +122,15 @@ test.serial('firmware: a test image not confirmed is reverted at the second rese
     t.is((await rules(['device', 'reset', '--port', port])).code, 0);
     await waitFor(() => (board.output().match(/board reset/g) ?? []).length === 2, 5000, 'the second reset');
     t.deepEqual(slots(await images(port)), [[0, '0.1.0', true, true, false], [1, '2.0.1', false, false, false]]);
+
+    // The image still in slot 1 is not sent again; --no-reset --confirm makes it permanent at the next reset.
+    const permanent = await rules(['device', 'firmware', image.path, '--port', port, '--no-reset', '--confirm', '--json']);
+    t.is(permanent.code, 0, permanent.stderr);
+    t.like(JSON.parse(permanent.stdout), { ok: true, state: 'pending-permanent' });
+    t.like((await images(port))[1], { slot: 1, pending: true, permanent: true });
+    t.is((await rules(['device', 'reset', '--port', port])).code, 0);
+    await waitFor(() => (board.output().match(/board reset/g) ?? []).length === 3, 5000, 'the third reset');
+    t.deepEqual(slots(await images(port)), [[0, '2.0.1', true, true, false], [1, '0.1.0', false, false, false]]);
   } finally {
     await board.stop();
   }
@@ -140,6 +155,28 @@ test.serial('firmware: a link cut mid-upload comes back and the upload resumes w
     t.is((await images(relay.port))[0].hash, image.hash);
   } finally {
     await relay.stop();
+    await board.stop();
+  }
+});
+
+test.serial('firmware: power lost mid-upload leaves no image in slot 1; after the restart the upload starts over and completes', async (t) => {
+  let board = await startBoard();
+  const state = board.state;
+  const image = imageFile([1, 7, 0], 30000);
+  try {
+    await board.relay.stop();
+    const relay = await startRelay(board.link, { cutAfter: 12000 });
+    const cut = await rules(['device', 'firmware', image.path, '--port', relay.port, '--timeout', '300', '--reconnect', '1', '--json']);
+    t.is(cut.code, 1);
+    const written = readFileSync(join(state, 'image-1.bin')).length;
+    t.true(written > 0 && written < image.bytes.length, `the board holds ${written} of ${image.bytes.length} bytes`);
+    await board.kill();
+    board = await startBoard(state);
+    t.deepEqual(slots(await images(board.relay.port)), [[0, '0.1.0', true, true, false]]);
+    const again = await rules(['device', 'firmware', image.path, '--port', board.relay.port, '--json']);
+    t.is(again.code, 0, again.stderr);
+    t.like(JSON.parse(again.stdout), { ok: true, version: '1.7.0', state: 'test', resumedFrom: 0 });
+  } finally {
     await board.stop();
   }
 });
