@@ -5,32 +5,9 @@ import test, { type ExecutionContext } from 'ava';
 import type { Manifest } from '../contract/manifest.js';
 import { InvalidReading, RuleTrap, loadRuleOn, type EngineBackend, type LoadedRule } from '../engine/index.js';
 import { validateArtifact } from '../engine/validate.js';
-import { addRun, binaryen, build, importIo, manifestFor, recordingIo, rpi, type RecordingIo } from './support/engine-fixtures.js';
+import { manifestFor, recordingIo, rpi, tickRule, type RecordingIo } from './support/engine-fixtures.js';
 
-const { i32, none } = binaryen;
 const BACKENDS: EngineBackend[] = ['wasm3', 'node'];
-
-/**
- * g0 += 1; gw(17, 1); gw(18, 1); gw(17, 0); then: now < 0 traps (after the writes and the state change);
- * now == 5 returns -1 (an assumption failed); now > 100 returns sr(1); otherwise returns sr(0).
- */
-function tickRule(): Uint8Array {
-  return build((m) => {
-    importIo(m, 'sr', 'gw');
-    m.addGlobal('count', i32, true, m.i32.const(40));
-    const now = () => m.local.get(0, i32);
-    addRun(m, () => m.block(null, [
-      m.global.set('count', m.i32.add(m.global.get('count', i32), m.i32.const(1))),
-      m.call('gw', [m.i32.const(17), m.i32.const(1)], none),
-      m.call('gw', [m.i32.const(18), m.i32.const(9)], none),
-      m.call('gw', [m.i32.const(17), m.i32.const(0)], none),
-      m.if(m.i32.lt_s(now(), m.i32.const(0)), m.unreachable()),
-      m.if(m.i32.eq(now(), m.i32.const(5)), m.return(m.i32.const(-1))),
-      m.if(m.i32.gt_s(now(), m.i32.const(100)), m.return(m.call('sr', [m.i32.const(1)], i32))),
-      m.return(m.call('sr', [m.i32.const(0)], i32)),
-    ], i32));
-  });
-}
 
 /** Channel 0 narrowed to 0..50 000 (rpi's profile says -40 000..125 000), channel 1 at the profile's 0..100 000. */
 function tickManifest(bytes: Uint8Array): Manifest {

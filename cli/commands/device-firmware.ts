@@ -1,14 +1,13 @@
 // `rules device images|firmware|confirm --port P`: the board's firmware over SMP group 1 (MCUboot's slots):
 // list the slots, upload an image with resume, mark it for test, reset, and confirm it once it runs.
 import { readFileSync } from 'node:fs';
-import { existsSync } from 'node:fs';
 import { readMcubootImage, type McubootImage } from '../../devices/mcuboot.js';
 import { connect, type Connection } from '../../devices/serial.js';
 import { SmpError, SmpProtocolError, SmpTimeout } from '../../devices/smp/protocol.js';
 import * as smp from '../../devices/smp/commands.js';
 import { Progress } from '../progress.js';
 import { fileErrorMessage } from './shared.js';
-import { reportDeviceError, shortHash, type PortArgs } from './device-shared.js';
+import { reopenPort, reportDeviceError, shortHash, type PortArgs } from './device-shared.js';
 
 export interface FirmwareArgs extends PortArgs {
   action: 'images' | 'firmware' | 'confirm';
@@ -77,7 +76,7 @@ async function firmware(args: FirmwareArgs): Promise<number> {
           if (!(e instanceof SmpProtocolError && /link closed/.test(e.message)) || reconnects >= 3) throw e;
           await conn.close().catch(() => undefined);
           conn = null;
-          conn = await reopen(args, args.reconnect * 1000);
+          conn = await reopenPort(args, args.reconnect * 1000);
           if (!conn) throw e;
         }
       }
@@ -125,26 +124,13 @@ function finish(args: FirmwareArgs, image: McubootImage, state: Outcome, more: {
   return 0;
 }
 
-async function reopen(args: FirmwareArgs, waitMs: number): Promise<Connection | null> {
-  const until = Date.now() + waitMs;
-  while (Date.now() < until) {
-    if (existsSync(args.port)) {
-      try {
-        return await connect(args.port, { baudRate: args.baud, timeoutMs: args.timeout });
-      } catch { /* not back yet */ }
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return null;
-}
-
 /** After a reset: the port back, and the board answering image state, within `waitMs`. */
 async function reopenAndAsk(args: FirmwareArgs, waitMs: number): Promise<{ conn: Connection; images: smp.ImageSlot[] }> {
   const until = Date.now() + waitMs;
   let last: unknown = new SmpTimeout(0, waitMs);
   await new Promise((r) => setTimeout(r, 300));
   while (Date.now() < until) {
-    const conn = await reopen(args, until - Date.now());
+    const conn = await reopenPort(args, until - Date.now());
     if (!conn) break;
     try {
       return { conn, images: await smp.imageState(conn.client) };

@@ -1,5 +1,6 @@
 // What the device commands (flash, device, ports) share: the port options, connecting, and turning
 // port, protocol and device errors into messages a user can act on, with exit codes 1 or 2.
+import { existsSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import { connect, PortError, type Connection } from '../../devices/serial.js';
 import { SmpError, SmpProtocolError, SmpTimeout } from '../../devices/smp/protocol.js';
@@ -14,6 +15,20 @@ export function withPort<T>(y: Argv<T>) {
 }
 
 export interface PortArgs { port: string; baud: number; timeout: number; json: boolean }
+
+/** Waits up to `waitMs` for a port that went away (a cable pulled, a board resetting) and opens it again. */
+export async function reopenPort(args: PortArgs, waitMs: number): Promise<Connection | null> {
+  const until = Date.now() + waitMs;
+  while (Date.now() < until) {
+    if (existsSync(args.port)) {
+      try {
+        return await connect(args.port, { baudRate: args.baud, timeoutMs: args.timeout });
+      } catch { /* not back yet */ }
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return null;
+}
 
 /** Opens the port, runs the body with an SMP client, closes the port; maps errors to messages and exit codes. */
 export async function withDevice(args: PortArgs, body: (conn: Connection) => Promise<number>): Promise<number> {

@@ -1,7 +1,6 @@
 // `rules flash <rule, artifact or bundle> --port P [--key K] [--target T]`: sign if needed, upload over SMP
 // with a progress bar, resume after an interruption, and say what the board runs now.
 import type { CommandModule } from 'yargs';
-import { existsSync } from 'node:fs';
 import { keyId } from '../../contract/bundle.js';
 import { makeBundle, readPrivateKey, BundleInputError, type MadeBundle } from '../../devices/bundles.js';
 import { connect, type Connection } from '../../devices/serial.js';
@@ -9,7 +8,7 @@ import { SmpProtocolError } from '../../devices/smp/protocol.js';
 import * as smp from '../../devices/smp/commands.js';
 import { Progress } from '../progress.js';
 import { guarded, printDiagnostics, withJson, withTarget, type SetExit } from './shared.js';
-import { reportDeviceError, shortHash, withPort, type PortArgs } from './device-shared.js';
+import { reopenPort, reportDeviceError, shortHash, withPort, type PortArgs } from './device-shared.js';
 
 interface FlashArgs extends PortArgs { file: string; key?: string; target?: string; ruleVersion?: number; reconnect: number }
 
@@ -80,7 +79,7 @@ async function flash(args: FlashArgs): Promise<number> {
         addBytes(totals, conn);
         await conn.close().catch(() => undefined);
         conn = null;
-        conn = await reopen(args, args.reconnect * 1000);
+        conn = await reopenPort(args, args.reconnect * 1000);
         if (!conn) throw e;
         conn.client.mtu = info.mtu > 0 ? info.mtu : conn.client.mtu;
       }
@@ -111,19 +110,6 @@ function addBytes(totals: { out: number; in: number }, conn: Connection | null):
   totals.in += conn.bytes.in;
   conn.bytes.out = 0;
   conn.bytes.in = 0;
-}
-
-async function reopen(args: FlashArgs, waitMs: number): Promise<Connection | null> {
-  const until = Date.now() + waitMs;
-  while (Date.now() < until) {
-    if (existsSync(args.port)) {
-      try {
-        return await connect(args.port, { baudRate: args.baud, timeoutMs: args.timeout });
-      } catch { /* not back yet */ }
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return null;
 }
 
 function fail(args: { json: boolean }, kind: string, message: string): number {
