@@ -26,6 +26,7 @@ import { mqttBench } from './mqtt.js';
 import { STRICT_TWIN_FLAGS, TWIN_FLAGS } from './twin-flags.js';
 import { assembleFloor } from './floors.js';
 import { compileScaling } from './scaling.js';
+import { prng } from './prng.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const CLI = join(HERE, '..', 'cli', 'rules.js');
@@ -84,18 +85,6 @@ async function build(ex: Example, target: string): Promise<CompileResult & { art
 
 // ---------------------------------------------------------------------------------------------------------------
 // Equivalence: rule artifact and twin, same inputs, same outputs, tick by tick.
-
-/** mulberry32: a small seeded generator, so every run of the bench sees the same inputs. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Inputs { sensors: Map<number, number>; gpio: Map<number, number> }
 

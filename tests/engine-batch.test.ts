@@ -16,6 +16,7 @@ import { addRun, binaryen, build, importIo, manifestFor, recordingIo, rpi, senso
 import { examples } from './support/examples.js';
 import { FLOAT_RULES, FN_RULES, INT_RULES, LOOP_RULES, ruleArbitrary, ticksArbitrary, type GeneratorOptions } from './support/rule-generator.js';
 import { concreteInputs } from './support/three-way.js';
+import { prng } from '../bench/prng.js';
 
 const { i32, none } = binaryen;
 const BACKENDS: EngineBackend[] = ['wasm3', 'node'];
@@ -94,18 +95,6 @@ function assertSame(t: ExecutionContext, backend: EngineBackend, bytes: Uint8Arr
   const many = batched(t, backend, bytes, manifest, target, rows);
   t.deepEqual(many, one, `${label} (${backend}): runBatch differs from run() tick by tick`);
   return one.state === 'failed';
-}
-
-/** mulberry32: a small seeded generator, so every run sees the same inputs. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Deterministic rows for a manifest: levels 0/1 (and other truthy or falsy numbers), readings in and out of range. */

@@ -11,6 +11,7 @@ import { loadTarget } from '../contract/targets.js';
 import { validateArtifact } from '../engine/index.js';
 import { assembleFloor } from '../bench/floors.js';
 import { checkRule, type HandTick } from './support/three-way.js';
+import { prng } from '../bench/prng.js';
 import { repoRoot as ROOT } from './support/paths.js';
 
 const MIN = -2147483648;
@@ -167,17 +168,6 @@ test('there are at least five hand-written floors, each of an example rule', (t)
   t.true(floorNames.length >= 5);
   for (const name of floorNames) t.notThrows(() => readFileSync(join(ROOT, 'rules', `${name}.rule`)));
 });
-
-/** mulberry32, so the inputs are the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), a | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 for (const name of floorNames) {
   test(`floor ${name}: follows the ABI, behaves like the artifact, and no target's artifact is bigger`, async (t) => {

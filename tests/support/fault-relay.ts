@@ -5,6 +5,7 @@
 // --delay MS (each chunk held up to MS, order kept), --stall-after N --stall-ms MS (after N bytes towards
 // the board, forward nothing for MS), --cut-after N (after N bytes towards the board, exit: the link is gone).
 import { closeSync, constants, openSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import { prng } from '../../bench/prng.js';
 import { ReadStream } from 'node:tty';
 
 const arg = (name: string, fallback: number): number => {
@@ -19,16 +20,10 @@ const delay = arg('--delay', 0);
 const stallAfter = arg('--stall-after', -1);
 const stallMs = arg('--stall-ms', 0);
 const cutAfter = arg('--cut-after', -1);
-let seed = arg('--seed', 1) >>> 0;
+const seed = arg('--seed', 1);
 
-/** mulberry32: small, seedable, good enough to choose which bytes to damage. */
-function random(): number {
-  seed = (seed + 0x6d2b79f5) >>> 0;
-  let t = seed;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
+/** Seeded, so a failing run can be repeated: which bytes to damage. */
+const random = prng(seed);
 
 const stats = { toBoard: 0, toClient: 0, dropped: 0, corrupted: 0 };
 let stalledUntil = 0;
