@@ -343,7 +343,11 @@ class BenchBoard implements RuleIo {
   }
 }
 
-/** Mean ns per tick of the best of `rounds` rounds: the machine may be busy, and noise only ever adds time. */
+/**
+ * Mean ns per tick of the best of `rounds` rounds: the machine may be busy, and noise only ever adds time. `now` wraps
+ * as an int32, as in the C host and as run() wraps it anyway: left to grow past V8's small integers, it made V8
+ * deoptimize the timing loops mid-run, adding about 20 ns a tick that was the harness's, not the engine's.
+ */
 function nsPerTick(rule: LoadedRule, periodMs: number, rounds: number, ticks: number, cursor: BenchBoard): number {
   let now = 0;
   let best = Infinity;
@@ -351,7 +355,7 @@ function nsPerTick(rule: LoadedRule, periodMs: number, rounds: number, ticks: nu
     const start = process.hrtime.bigint();
     for (let i = 0; i < ticks; i++) {
       cursor.tick = i;
-      rule.run((now += periodMs));
+      rule.run((now = (now + periodMs) | 0));
     }
     best = Math.min(best, Number(process.hrtime.bigint() - start) / ticks);
   }
@@ -377,7 +381,7 @@ function nsPerBatchedTick(rule: LoadedRule, periodMs: number, rounds: number, ti
       const n = Math.min(cycle, ticks - t);
       inputs.set(n === cycle ? prepared : prepared.subarray(0, n * width), t * width);
     }
-    for (let i = 0, at = 0; i < ticks; i++, at += width) inputs[at] = (now += periodMs);
+    for (let i = 0, at = 0; i < ticks; i++, at += width) inputs[at] = (now = (now + periodMs) | 0);
     const { trap } = rule.runBatch(batch);
     if (trap) throw trap;
     best = Math.min(best, Number(process.hrtime.bigint() - start) / ticks);
