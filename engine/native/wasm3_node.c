@@ -545,8 +545,11 @@ static void throw_trap(napi_env env, Rule *rule, M3Result result, int64_t comple
 
 /* Rule state is a handful of globals (the target caps them), so a copy per tick is cheap. */
 static void save_globals(Rule *rule) {
-  IM3Module module = rule->module;
-  for (uint32_t i = 0; i < module->numGlobals; i++) rule->savedGlobals[i] = module->globals[i].intValue;
+  /* In locals: built without strict aliasing, the compiler would reload them after every store otherwise. */
+  const M3Global *globals = rule->module->globals;
+  const uint32_t count = rule->module->numGlobals;
+  int64_t *saved = rule->savedGlobals;
+  for (uint32_t i = 0; i < count; i++) saved[i] = globals[i].intValue;
 }
 
 static void restore_globals(Rule *rule) {
