@@ -557,7 +557,7 @@ async function tickCost(examples: Example[], quick: boolean): Promise<void> {
       ` ${ticks} ticks per native call, with the same per-tick checks and atomicity; each round copies the ${ticks} input` +
       ' rows (and `now`) into the batch inside the timed region. The C host (bench/c-host.c, built with cc from' +
       ' engine/native/wasm3 with the binding\'s flags) copies one row of inputs per tick into static arrays and calls `run`,' +
-      ` with no checks. All three agree on a checksum of ${checkTicks} ticks. Per rule and path, the best of ${passes} passes` +
+      ` with no checks. All three agree on a checksum of ${checkTicks} ticks. Per rule and path, the best of ${passes} pass${passes === 1 ? '' : 'es'}` +
       ` of ${rounds} rounds of ${ticks} ticks (each pass goes round every rule, the C host and the engine's paths taking turns), after a warm-up of every rule; a load is \`loadRule\` (validation, then wasm3's parse and load) and` +
       ` close, best of ${loadRounds} rounds of ${loads}. ${os.cpus().length} CPUs, load average` +
       ` ${os.loadavg()[0].toFixed(1)} at the end.\n`);
