@@ -2,27 +2,16 @@
 // path and its batched path, and bench/run.ts stops with an error when any of them computes another checksum.
 // Nothing here is timed: the figures are the bench's business (npm run bench), not the suite's.
 import test from 'ava';
-import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { nodeScriptAsync } from './support/cli.js';
 import { repoRoot, rulesDir } from './support/paths.js';
-
-function runBench(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(repoRoot, 'dist', 'bench', 'run.js'), ...args], { cwd: repoRoot });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
 
 test('the tick bench runs every example on the C host, run() and runBatch(), and all three agree', async (t) => {
   t.timeout(5 * 60_000);
-  const { status, stdout, stderr } = await runBench(['--sections', 'tick', '--quick']);
-  t.is(status, 0, `the bench failed:\n${stderr}${stdout}`);
+  const { code, stdout, stderr } = await nodeScriptAsync(join(repoRoot, 'dist', 'bench', 'run.js'), ['--sections', 'tick', '--quick'],
+    { cwd: repoRoot });
+  t.is(code, 0, `the bench failed:\n${stderr}${stdout}`);
   t.regex(stdout, /All three agree on a checksum of 500 ticks\./);
 
   const examples = readdirSync(rulesDir).filter((f) => f.endsWith('.rule')).map((f) => f.slice(0, -'.rule'.length)).sort();

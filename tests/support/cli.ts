@@ -27,8 +27,13 @@ export function rules(args: string[], options: CliOptions = {}): CliResult {
 
 /** The same, without blocking the test's event loop (for commands that run while the test acts). */
 export function rulesAsync(args: string[], options: CliOptions = {}): Promise<CliResult> {
+  return nodeScriptAsync(cliPath, args, options);
+}
+
+/** Any of the package's Node scripts (the CLI, the bench) run that way. */
+export function nodeScriptAsync(script: string, args: string[], options: CliOptions = {}): Promise<CliResult> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cliPath, ...args], { cwd: options.cwd, env: options.env ?? withoutColor() });
+    const child = spawn(process.execPath, [script, ...args], { cwd: options.cwd, env: options.env ?? withoutColor() });
     let stdout = '';
     let stderr = '';
     let timedOut = false;
