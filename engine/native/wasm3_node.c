@@ -847,7 +847,8 @@ static napi_value error_codes(napi_env env) {
   return object;
 }
 
-/* Context-aware: no per-process state, so the addon loads in worker threads and several contexts. */
+/* Context-aware: no per-context state in globals (cpuHasAvx, set here, is the machine's and the same for every
+ * context), so the addon loads in worker threads and several contexts. */
 NAPI_MODULE_INIT() {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
   __builtin_cpu_init();
